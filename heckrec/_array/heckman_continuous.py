@@ -1,0 +1,52 @@
+"""Array twin of :mod:`heckrec._kernels.heckman_continuous` (numpy or cupy)."""
+
+import math
+
+from ._namespace import segment_sum
+
+LOG_2PI_HALF = 0.5 * math.log(2.0 * math.pi)
+
+
+def mf_score(xp, mu, bu, bi, P, Q, w, users, items, F):
+    """g = mu + b_u + b_i + <p_u, q_i> + F w for each pair."""
+    g = mu + bu[users] + bi[items] + xp.sum(P[users] * Q[items], axis=1)
+    if w.shape[0]:
+        g = g + F @ w
+    return g
+
+
+def log_ndtr_mills(xp, special, x):
+    """(log Phi(x), phi(x)/Phi(x)), the Mills ratio from logs so it never overflows."""
+    log_cdf = special.log_ndtr(x)
+    return log_cdf, xp.exp(-0.5 * x * x - LOG_2PI_HALF - log_cdf)
+
+
+def loglik_grad(xp, special, p, users, items, r, o, F, n_users, n_items):
+    """Log-likelihood and its gradient, blocks named as in ``p``.
+
+    ``p`` has the attributes mu_o, bu_o, bi_o, P_o, Q_o, w_o, the same with
+    ``_r``, and the scalars a = atanh(rho), s = log(sigma).
+    """
+    a, s = p.a, p.s
+    ca, sa, inv_sigma = math.cosh(a), math.sinh(a), math.exp(-s)
+    g_o = mf_score(xp, p.mu_o, p.bu_o, p.bi_o, p.P_o, p.Q_o, p.w_o, users, items, F)
+    g_r = mf_score(xp, p.mu_r, p.bu_r, p.bi_r, p.P_r, p.Q_r, p.w_r, users, items, F)
+    e = xp.where(o, (r - g_r) * inv_sigma, 0.0)
+    arg = xp.where(o, ca * g_o + sa * e, -g_o)
+    log_cdf, mills = log_ndtr_mills(xp, special, arg)
+    ll = xp.sum(log_cdf) + xp.sum(xp.where(o, -s - LOG_2PI_HALF - 0.5 * e * e, 0.0))
+    d_o = xp.where(o, mills * ca, -mills)
+    dl_de = xp.where(o, mills * sa - e, 0.0)
+    d_r = -dl_de * inv_sigma
+    grad = {
+        "a": float(xp.sum(xp.where(o, mills * (sa * g_o + ca * e), 0.0))),
+        "s": float(xp.sum(xp.where(o, -1.0 - dl_de * e, 0.0))),
+    }
+    for tag, d, P, Q in (("o", d_o, p.P_o, p.Q_o), ("r", d_r, p.P_r, p.Q_r)):
+        grad["mu_" + tag] = float(xp.sum(d))
+        grad["bu_" + tag] = segment_sum(xp, users, d, n_users)
+        grad["bi_" + tag] = segment_sum(xp, items, d, n_items)
+        grad["P_" + tag] = segment_sum(xp, users, d[:, None] * Q[items], n_users)
+        grad["Q_" + tag] = segment_sum(xp, items, d[:, None] * P[users], n_items)
+        grad["w_" + tag] = F.T @ d
+    return float(ll), grad

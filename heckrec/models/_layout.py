@@ -1,0 +1,79 @@
+"""Flat parameter vector <-> named MF blocks."""
+
+from types import SimpleNamespace
+
+import numpy as np
+
+#: Blocks of one matrix-factorisation score g = mu + b_u + b_i + <p_u, q_i> + w'x.
+MF_BLOCKS = ("mu", "bu", "bi", "P", "Q", "w")
+
+
+class ParamLayout:
+    """Where each named block lives in the flat parameter vector ``theta``.
+
+    Two MF scores (suffix ``_o`` for observation, ``_r`` for the outcome)
+    followed by the model's scalar parameters (``a = atanh(rho)``, and
+    ``s = log(sigma)`` for the continuous model).
+
+    Parameters
+    ----------
+    n_users, n_items, n_factors, n_features : int
+        Sizes of the MF blocks.
+    scalars : tuple of str
+        Names of the trailing scalar parameters.
+    """
+
+    def __init__(self, n_users, n_items, n_factors, n_features, scalars=("a", "s")):
+        shapes = {"mu": (), "bu": (n_users,), "bi": (n_items,), "P": (n_users, n_factors),
+                  "Q": (n_items, n_factors), "w": (n_features,)}
+        self.shapes = {}
+        for tag in ("o", "r"):
+            for block in MF_BLOCKS:
+                self.shapes[f"{block}_{tag}"] = shapes[block]
+        for name in scalars:
+            self.shapes[name] = ()
+        self.slices = {}
+        start = 0
+        for name, shape in self.shapes.items():
+            size = int(np.prod(shape, dtype=np.int64))
+            self.slices[name] = slice(start, start + size)
+            start += size
+        self.size = start
+        self.scalars = tuple(scalars)
+
+    def unpack(self, theta, scalars_as_float=True):
+        """Views of ``theta`` by block name.
+
+        Scalar blocks become Python floats, or 1-element views (writable, for
+        gradient buffers) when ``scalars_as_float`` is false.
+        """
+        out = SimpleNamespace()
+        for name, shape in self.shapes.items():
+            block = theta[self.slices[name]]
+            if shape == ():
+                block = float(block[0]) if scalars_as_float else block
+            else:
+                block = block.reshape(shape)
+            setattr(out, name, block)
+        return out
+
+    def pack(self, blocks, xp=np):
+        """Flat vector from a mapping of block name -> array or float."""
+        theta = xp.zeros(self.size)
+        for name, value in blocks.items():
+            theta[self.slices[name]] = xp.asarray(value, dtype=float).ravel()
+        return theta
+
+    def index(self, name):
+        """Index of a scalar block in ``theta``."""
+        return self.slices[name].start
+
+    def penalised_mask(self, xp=np):
+        """1.0 where a parameter is an embedding (P, Q), 2.0 for biases (b_u, b_i), else 0."""
+        mask = xp.zeros(self.size)
+        for tag in ("o", "r"):
+            mask[self.slices[f"P_{tag}"]] = 1.0
+            mask[self.slices[f"Q_{tag}"]] = 1.0
+            mask[self.slices[f"bu_{tag}"]] = 2.0
+            mask[self.slices[f"bi_{tag}"]] = 2.0
+        return mask
