@@ -68,6 +68,32 @@ class ParamLayout:
         """Index of a scalar block in ``theta``."""
         return self.slices[name].start
 
+    def curvature_scale(self, pairs, theta, penalty):
+        """A positive diagonal that approximates the Hessian's (pair counts based).
+
+        A bias of user u sees n_u pairs, so its curvature is about n_u; a
+        factor p_u[f] about n_u * mean_i q_i[f]^2 plus its penalty; mu and w
+        about the number of pairs. Used to rescale L-BFGS's variables and as
+        the conjugate-gradient preconditioner.
+        """
+        p = self.unpack(theta)
+        n_u = np.diff(pairs.user_ptr).astype(float)
+        n_i = np.diff(pairs.item_ptr).astype(float)
+        n_obs = float(pairs.o.sum())
+        d = np.empty(self.size)
+        for tag, n_all in (("o", float(pairs.n_pairs)), ("r", n_obs)):
+            share = 1.0 if tag == "o" else n_obs / pairs.n_pairs
+            P, Q = getattr(p, f"P_{tag}"), getattr(p, f"Q_{tag}")
+            d[self.slices[f"mu_{tag}"]] = n_all
+            d[self.slices[f"bu_{tag}"]] = share * n_u
+            d[self.slices[f"bi_{tag}"]] = share * n_i
+            d[self.slices[f"P_{tag}"]] = share * np.outer(n_u, np.mean(Q**2, axis=0) + 1e-2).ravel()
+            d[self.slices[f"Q_{tag}"]] = share * np.outer(n_i, np.mean(P**2, axis=0) + 1e-2).ravel()
+            d[self.slices[f"w_{tag}"]] = n_all * (np.mean(pairs.F**2, axis=0) + 1e-12)
+        for name in self.scalars:
+            d[self.slices[name]] = max(n_obs, 1.0)
+        return d + penalty
+
     def penalised_mask(self, xp=np):
         """1.0 where a parameter is an embedding (P, Q), 2.0 for biases (b_u, b_i), else 0."""
         mask = xp.zeros(self.size)

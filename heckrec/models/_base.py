@@ -1,0 +1,226 @@
+"""Shared machinery of the matrix-factorisation selection estimators.
+
+A subclass supplies the likelihood object (``_likelihood``), the start values
+of its scalar parameters (``_init_scalars``) and what it reports after a fit
+(``_finish_fit``); everything else (input handling, id encoding, the pair
+index, solvers, scores at predict time) lives here.
+"""
+
+import math
+import warnings
+
+import numpy as np
+from scipy.special import ndtri
+from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ..exceptions import DegenerateEstimateWarning
+from ._input import IdEncoder, validate_X, validate_y_o
+from ._layout import ParamLayout
+from ._likelihood import BACKENDS
+from ._objective import PenalisedObjective
+from ._pairs import PairSet
+from ._solvers import adam, lbfgs
+
+#: |rho| beyond this is reported as a boundary (degenerate) estimate.
+RHO_BOUNDARY = 0.99
+
+
+class SelectionMFBase(BaseEstimator):
+    """Base class: MF scores g_o, g_r fitted jointly with correlated errors.
+
+    Parameters are documented on the concrete estimators.
+    """
+
+    # ``o`` is requested by default, so Pipeline / GridSearchCV route it to
+    # fit and score once metadata routing is enabled (GUIDE section 2).
+    __metadata_request__fit = {"o": True}
+    __metadata_request__score = {"o": True}
+
+    def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, solver="lbfgs",
+                 max_iter=500, tol=1e-7, learning_rate=0.01, batch_size=65536, init_scale=0.1,
+                 backend="numba", compute_se=True, random_state=None, verbose=0):
+        self.n_factors = n_factors
+        self.reg_factors = reg_factors
+        self.reg_bias = reg_bias
+        self.solver = solver
+        self.max_iter = max_iter
+        self.tol = tol
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.init_scale = init_scale
+        self.backend = backend
+        self.compute_se = compute_se
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # ----------------------------------------------------------------- fit
+    def _check_params(self):
+        def number(name, low, low_ok):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) \
+                    or not math.isfinite(value) or value < low or (value == low and not low_ok):
+                sign = ">=" if low_ok else ">"
+                raise ValueError(f"{name} must be a finite number {sign} {low}, got {value!r}")
+
+        def integer(name, low):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+        integer("n_factors", 0)
+        integer("max_iter", 1)
+        integer("batch_size", 1)
+        number("reg_factors", 0.0, True)
+        number("reg_bias", 0.0, True)
+        number("tol", 0.0, False)
+        number("learning_rate", 0.0, False)
+        number("init_scale", 0.0, True)
+        if self.solver not in ("lbfgs", "adam"):
+            raise ValueError(f"solver must be 'lbfgs' or 'adam', got {self.solver!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+
+    def fit(self, X, y, o=None):
+        """Fit the selection model.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_pairs, 2 + n_features) or DataFrame
+            Column 0 is the user id, column 1 the item id (any labels in a
+            DataFrame, numbers in an array), further columns side features.
+        y : array-like of shape (n_pairs,)
+            The outcome ``r``. Only read where ``o == 1``; anything (NaN, 0,
+            -inf) may stand where ``o == 0``.
+        o : array-like of shape (n_pairs,) of 0/1, default=None
+            Observation indicator. ``None`` means ``o = ~isnan(y)``.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        users_raw, items_raw, F = validate_X(self, X, reset=True)
+        y, o = validate_y_o(y, o, F.shape[0])
+        y = self._validate_outcome(y, o)
+        self.user_encoder_ = IdEncoder().fit(users_raw)
+        self.item_encoder_ = IdEncoder().fit(items_raw)
+        pairs = PairSet(self.user_encoder_.codes_, self.item_encoder_.codes_, y, o, F,
+                        self.user_encoder_.n, self.item_encoder_.n)
+        likelihood = self._likelihood()
+        layout = ParamLayout(pairs.n_users, pairs.n_items, self.n_factors, F.shape[1],
+                             likelihood.scalars)
+        rng = check_random_state(self.random_state)
+        theta0 = self._initial_theta(layout, pairs, rng)
+        frozen = None
+        if o.all():
+            warnings.warn("every pair is observed (o == 1 everywhere): there is no selection "
+                          "to model, so only the outcome equation is fitted and rho_ is NaN",
+                          DegenerateEstimateWarning, stacklevel=2)
+            frozen = np.zeros(layout.size, dtype=bool)
+            for name in layout.shapes:
+                if name.endswith("_o") or name == "a":
+                    frozen[layout.slices[name]] = True
+            theta0[layout.slices["mu_o"]] = 8.0  # Phi(8) = 1 - 6e-16: everything observed
+        objective = PenalisedObjective(likelihood, layout, pairs, self.reg_factors,
+                                       self.reg_bias, self.backend, frozen)
+        if self.solver == "lbfgs":
+            scale = layout.curvature_scale(pairs, theta0, objective.penalty)
+            result = lbfgs(objective, theta0, self.max_iter, self.tol, self.verbose, scale)
+        else:
+            result = adam(objective, theta0, self.max_iter, self.tol, self.learning_rate,
+                          self.batch_size, rng, self.verbose)
+        if not result.converged:
+            warnings.warn(f"{type(self).__name__} did not converge in {result.n_iter} "
+                          f"iterations ({result.message}); increase max_iter or check the data",
+                          ConvergenceWarning, stacklevel=2)
+        self.theta_ = result.theta
+        self.params_ = layout.unpack(self.theta_)
+        self.n_iter_ = result.n_iter
+        self.converged_ = result.converged
+        self.n_pairs_, self.n_observed_ = pairs.n_pairs, int(o.sum())
+        self.n_users_, self.n_items_ = pairs.n_users, pairs.n_items
+        self.objective_ = objective.full(self.theta_)[0]
+        self.loglik_ = float(likelihood.loglik_grad(self.theta_, layout, pairs, self.backend)[0])
+        self._layout, self._frozen, self._pairs = layout, frozen, pairs
+        self._finish_fit(objective, y[o])
+        return self
+
+    def _validate_outcome(self, y, o):
+        """Hook: model-specific checks of the outcome at observed pairs."""
+        return y
+
+    def _initial_theta(self, layout, pairs, rng):
+        blocks = {"mu_o": ndtri(np.clip(pairs.o.mean(), 1e-6, 1 - 1e-6))}
+        for tag in ("o", "r"):
+            for name in ("P", "Q"):
+                shape = layout.shapes[f"{name}_{tag}"]
+                blocks[f"{name}_{tag}"] = rng.normal(0.0, self.init_scale, shape)
+        blocks.update(self._init_scalars(pairs.r[pairs.o]))
+        return layout.pack(blocks)
+
+    def _profiled_cov(self, objective, names):
+        """Covariance of the named scalar parameters, embeddings profiled out."""
+        from ..inference import profiled_covariance
+
+        free = np.ones(self.theta_.size, dtype=bool) if self._frozen is None else ~self._frozen
+        index = [self._layout.index(n) for n in names]
+        diagonal = self._layout.curvature_scale(self._pairs, self.theta_, objective.penalty)
+        cov, info = profiled_covariance(lambda t: objective.full(t)[1], self.theta_, index, free,
+                                        diagonal)
+        del self._pairs  # not needed after the fit; keeps pickles small
+        self.se_info_ = info
+        if not info["converged"]:
+            warnings.warn("the conjugate-gradient solve behind the standard errors did not "
+                          "converge; the standard errors may be inaccurate",
+                          ConvergenceWarning, stacklevel=3)
+        return cov
+
+    def _warn_degenerate(self, reason):
+        self.degenerate_ = reason
+        warnings.warn(f"degenerate fit: {reason}. This is not an estimate: the model is too "
+                      "flexible for the data (raise reg_factors / reg_bias or lower n_factors, "
+                      "choosing them on validation data), or rho is not identified here.",
+                      DegenerateEstimateWarning, stacklevel=3)
+
+    # ------------------------------------------------------------ predict
+    def _scores(self, X):
+        """(g_o, g_r) per row of X; an id unseen in fit contributes no bias and no factor.
+
+        That fallback is the prior mean of an unseen user's (item's) parameters
+        under the L2 penalty, so g reduces to the global mean plus side features.
+        """
+        check_is_fitted(self, "theta_")
+        users_raw, items_raw, F = validate_X(self, X, reset=False)
+        users = self.user_encoder_.transform(users_raw)
+        items = self.item_encoder_.transform(items_raw)
+        known_u, known_i = users >= 0, items >= 0
+        p = self.params_
+        out = []
+        for tag in ("o", "r"):
+            bu, bi = getattr(p, f"bu_{tag}"), getattr(p, f"bi_{tag}")
+            P, Q = getattr(p, f"P_{tag}"), getattr(p, f"Q_{tag}")
+            g = getattr(p, f"mu_{tag}") + F @ getattr(p, f"w_{tag}")
+            g = g + np.where(known_u, bu[users], 0.0) + np.where(known_i, bi[items], 0.0)
+            both = known_u & known_i
+            g[both] += np.sum(P[users[both]] * Q[items[both]], axis=1)
+            out.append(g)
+        return out[0], out[1]
+
+    def decision_scores(self, X):
+        """The two MF scores ``(g_o(x), g_r(x))`` for each row of ``X``."""
+        return self._scores(X)
+
+    def predict_selection_proba(self, X):
+        """P(o = 1 | x) = Phi(g_o(x)), the probability that a pair is observed."""
+        from scipy.special import ndtr
+
+        return ndtr(self._scores(X)[0])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = True
+        return tags

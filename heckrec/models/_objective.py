@@ -1,0 +1,49 @@
+"""Penalised negative log-likelihood in the (f, grad) form scipy's L-BFGS expects."""
+
+import numpy as np
+
+
+class PenalisedObjective:
+    """``F(theta) = -loglik(theta) + reg_factors/2 |P,Q|^2 + reg_bias/2 |b|^2``.
+
+    Calls return the value and gradient divided by ``scale`` (the number of
+    pairs in the full data), so tolerances mean the same at any data size.
+    Entries of ``frozen`` keep their value (their gradient is set to 0).
+
+    Parameters
+    ----------
+    likelihood : object with ``loglik_grad(theta, layout, pairs, backend)``
+    layout : ParamLayout
+    pairs : PairSet
+    reg_factors, reg_bias : float
+        L2 penalties (prior precisions) of the embeddings and of the biases.
+    backend : str
+    frozen : ndarray of bool or None
+    """
+
+    def __init__(self, likelihood, layout, pairs, reg_factors, reg_bias, backend="numba",
+                 frozen=None):
+        self.likelihood, self.layout, self.pairs = likelihood, layout, pairs
+        self.backend = backend
+        mask = layout.penalised_mask()
+        self.penalty = np.where(mask == 1.0, reg_factors, np.where(mask == 2.0, reg_bias, 0.0))
+        self.frozen = frozen
+        self.scale = float(pairs.n_pairs)
+        self.n_evals = 0
+
+    def full(self, theta, pairs=None, weight=1.0):
+        """Unscaled (F, grad F); with ``pairs`` a batch, its loglik counts ``weight`` times."""
+        pairs = self.pairs if pairs is None else pairs
+        ll, g = self.likelihood.loglik_grad(theta, self.layout, pairs, self.backend)
+        g = np.asarray(g if not hasattr(g, "get") else g.get())
+        self.n_evals += 1
+        pen = self.penalty * theta
+        f = -weight * ll + 0.5 * float(pen @ theta)
+        grad = -weight * g + pen
+        if self.frozen is not None:
+            grad[self.frozen] = 0.0
+        return f, grad
+
+    def __call__(self, theta):
+        f, g = self.full(theta)
+        return f / self.scale, g / self.scale
