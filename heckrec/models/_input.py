@@ -47,9 +47,10 @@ def validate_y_o(y, o, n_samples):
     if y is None:
         raise ValueError("requires y to be passed, but the target y is None")
     y = column_or_1d(y, warn=True)
-    if y.dtype.kind not in "biuf":
-        raise ValueError(f"y must be numeric, got dtype {y.dtype}")
-    y = y.astype(np.float64)
+    try:
+        y = y.astype(np.float64)  # numbers held as objects are fine
+    except (TypeError, ValueError):
+        raise ValueError(f"Unknown label type: y must hold numbers, got dtype {y.dtype}") from None
     if y.shape[0] != n_samples:
         raise ValueError(f"y has {y.shape[0]} rows but X has {n_samples}")
     if o is None:

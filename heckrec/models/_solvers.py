@@ -52,9 +52,10 @@ def adam(objective, theta0, max_iter, tol, learning_rate, batch_size, rng, verbo
     """Mini-batch Adam over random batches of pairs, ``max_iter`` epochs.
 
     Each batch's log-likelihood is scaled to the full data, so the gradient
-    is an unbiased estimate of the full penalised objective's. Converged
-    when the full objective, evaluated after an epoch, improves by less than
-    ``tol`` relative to the previous epoch.
+    is an unbiased estimate of the full penalised objective's. The full
+    objective is evaluated after each epoch: when it got worse, the step size
+    is halved (a constant step leaves the iterate bouncing in mini-batch
+    noise); converged when it improves by less than ``tol`` relative.
     """
     pairs = objective.pairs
     n = pairs.n_pairs
@@ -79,9 +80,11 @@ def adam(objective, theta0, max_iter, tol, learning_rate, batch_size, rng, verbo
             theta -= learning_rate * m_hat / (np.sqrt(v_hat) + eps)
         current = objective(theta)[0]
         if verbose:
-            print(f"[adam] epoch {epoch:4d}  objective {current:.8f}  "
+            print(f"[adam] epoch {epoch:4d}  objective {current:.8f}  step {learning_rate:.3g}  "
                   f"{time.perf_counter() - start:7.1f}s", flush=True)
-        if abs(previous - current) <= tol * max(abs(previous), abs(current), 1.0):
+        if current > previous:
+            learning_rate *= 0.5
+        elif previous - current <= tol * max(abs(previous), abs(current), 1.0):
             return SolverResult(theta, epoch, True, "relative objective change below tol")
         previous = current
     return SolverResult(theta, max_iter, False, "maximum number of epochs reached")
