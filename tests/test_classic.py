@@ -1,0 +1,187 @@
+"""HeckmanSelection: derivatives, tests of rho = 0, covariance types, recovery, inputs."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from heckrec.classic import HeckmanSelection
+from heckrec.datasets import load_mroz87
+
+GREENE = ("lfp ~ age + I(age**2) + faminc + kids + educ",
+          "wage ~ exper + I(exper**2) + educ + city")
+
+
+def simulate(n=20000, rho=0.5, sigma=2.0, seed=0):
+    rng = np.random.default_rng(seed)
+    z1, z2, x1 = rng.standard_normal((3, n))
+    Z = np.column_stack([np.ones(n), z1, z2])
+    X = np.column_stack([np.ones(n), x1, z1])
+    u_s = rng.standard_normal(n)
+    u_o = rho * u_s + np.sqrt(1 - rho**2) * rng.standard_normal(n)
+    s = (Z @ [0.3, 1.0, -0.8] + u_s > 0).astype(int)
+    y = np.where(s == 1, X @ [1.0, 0.5, -1.0] + sigma * u_o, np.nan)
+    return y, X, s, Z
+
+
+@pytest.fixture(scope="module")
+def sim():
+    return simulate()
+
+
+@pytest.fixture(scope="module")
+def greene():
+    d = load_mroz87()
+    d["kids"] = ((d.kids5 + d.kids618) > 0).astype(float)
+    return d
+
+
+def test_score_against_finite_differences(sim):
+    y, X, s, Z = sim
+    model = HeckmanSelection(y[:500], X[:500], s[:500], Z[:500])
+    theta = np.array([0.2, 0.9, -0.7, 1.1, 0.4, -0.9, np.log(1.8), 0.4])
+    g = model.score_obs(theta).sum(axis=0)
+    h = 1e-6
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = h
+        fd = (model.loglike(theta + e) - model.loglike(theta - e)) / (2 * h)
+        assert g[j] == pytest.approx(fd, rel=1e-6, abs=1e-6)
+
+
+def test_hessian_against_finite_differences_of_the_score(sim):
+    y, X, s, Z = sim
+    model = HeckmanSelection(y[:500], X[:500], s[:500], Z[:500])
+    theta = np.array([0.2, 0.9, -0.7, 1.1, 0.4, -0.9, np.log(1.8), 0.4])
+    H = model.hessian(theta)
+    h = 1e-6
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = h
+        col = (model.score_obs(theta + e).sum(0) - model.score_obs(theta - e).sum(0)) / (2 * h)
+        np.testing.assert_allclose(H[:, j], col, rtol=1e-5, atol=1e-5)
+
+
+def test_recovers_parameters(sim):
+    y, X, s, Z = sim
+    res = HeckmanSelection(y, X, s, Z).fit()
+    truth = {"select": [0.3, 1.0, -0.8], "outcome": [1.0, 0.5, -1.0]}
+    # Each estimate within 3.5 standard errors of the truth (8 parameters:
+    # all pass with probability ~0.996 for a correct estimator and SE).
+    assert np.all(np.abs(res.params_select - truth["select"]) < 3.5 * res.bse_select)
+    assert np.all(np.abs(res.params_outcome - truth["outcome"]) < 3.5 * res.bse_outcome)
+    assert abs(res.rho - 0.5) < 3.5 * res.rho_se
+    assert abs(res.sigma - 2.0) < 3.5 * res.sigma_se
+    assert res.converged
+
+
+def test_twostep_close_to_ml(sim):
+    y, X, s, Z = sim
+    model = HeckmanSelection(y, X, s, Z)
+    ml, two = model.fit(), model.fit(method="twostep")
+    # Both consistent: they differ by much less than a standard error here.
+    assert np.all(np.abs(ml.params_outcome - two.params_outcome) < ml.bse_outcome)
+    assert abs(ml.rho - two.rho) < 2 * ml.rho_se
+
+
+def test_independent_loglike_is_the_joint_likelihood_at_rho_zero(greene):
+    model = HeckmanSelection.from_formula(*GREENE, greene)
+    # At rho = 0 the likelihood separates; its maximum has gamma = probit,
+    # beta = OLS, sigma^2 = RSS/n1. Evaluate the joint likelihood there.
+    s = model.s
+    gamma = sm.Probit(s.astype(float), model.Z).fit(disp=0, method="newton", tol=1e-12).params
+    beta, rss = np.linalg.lstsq(model.X[s], model.y[s], rcond=None)[:2]
+    theta = np.concatenate([gamma, beta, [0.5 * np.log(rss[0] / s.sum()), 0.0]])
+    assert model.independent_loglike() == pytest.approx(model.loglike(theta), rel=1e-12)
+
+
+def test_lr_and_wald_tests_of_rho(greene):
+    res = HeckmanSelection.from_formula(*GREENE, greene).fit()
+    lr, p = res.lr_test_rho
+    assert lr == pytest.approx(2 * (res.llf - res.model.independent_loglike()), rel=1e-12)
+    # rho_hat = -0.13 with SE 0.165: no evidence of selection bias on either test.
+    assert 0.3 < p < 0.7
+    wald, p_wald = res.wald_test_rho
+    assert wald == pytest.approx((res.athrho / res.athrho_se) ** 2, rel=1e-12)
+    # Different statistics (measured p = 0.43 Wald, 0.52 LR); neither rejects.
+    assert 0.3 < p_wald < 0.7
+
+
+def test_lr_tests_of_other_restrictions_match_r(refcase, greene):
+    # R's LR tests of restricted ML fits (sampleSelection's lrtest): an
+    # independent check of the ML fit on three more specifications.
+    ref = refcase("mroz87_greene_tobit2_ml")["lr_tests_vs_restricted_ml_fits"]
+    full = HeckmanSelection.from_formula(*GREENE, greene).fit()
+    restricted = [
+        (GREENE[0], "wage ~ 1"),
+        (GREENE[0], "wage ~ educ"),
+        ("lfp ~ faminc + kids + educ", GREENE[1]),
+    ]
+    for (sel, out), expected in zip(restricted, ref):
+        res = HeckmanSelection.from_formula(sel, out, greene).fit()
+        assert res.llf == pytest.approx(expected["restricted_loglik"], abs=0.5)
+        chisq = 2 * (full.llf - res.llf)
+        assert chisq == pytest.approx(expected["chisq"], rel=6e-3)  # printed to 3 digits
+
+
+@pytest.mark.parametrize("cov_type", ["hessian", "opg", "robust"])
+def test_cov_types(sim, cov_type):
+    y, X, s, Z = sim
+    model = HeckmanSelection(y, X, s, Z)
+    res = model.fit(cov_type=cov_type)
+    S = model.score_obs(res.theta)
+    H = model.hessian(res.theta)
+    expected = {"hessian": np.linalg.inv(-H), "opg": np.linalg.inv(S.T @ S),
+                "robust": np.linalg.inv(-H) @ (S.T @ S) @ np.linalg.inv(-H)}[cov_type]
+    np.testing.assert_allclose(res.cov_params, expected, rtol=1e-10)
+    # Correct specification: the three agree to sampling error (within 10%).
+    ref = np.sqrt(np.diag(np.linalg.inv(-H)))
+    np.testing.assert_allclose(np.sqrt(np.diag(res.cov_params)), ref, rtol=0.1)
+
+
+def test_summary_and_html(greene):
+    res = HeckmanSelection.from_formula(*GREENE, greene).fit()
+    text = res.summary().as_text()
+    for piece in ("Heckman selection model (ML)", "S: educ", "O: city", "rho", "sigma",
+                  "LR test rho=0", "753"):
+        assert piece in text
+    assert "<table" in res._repr_html_()
+    assert isinstance(res.params_outcome, pd.Series)
+    assert list(res.params_outcome.index) == ["Intercept", "exper", "I(exper ** 2)", "educ",
+                                               "city"]
+
+
+def test_minus_infinity_outcome_in_unselected_rows_is_accepted(greene):
+    model = HeckmanSelection.from_formula("lfp ~ educ + age", "np.log(wage) ~ educ", greene)
+    assert model.s.size == 753
+    assert np.isfinite(model.fit().llf)
+
+
+@pytest.mark.parametrize("change, match", [
+    (lambda y, X, s, Z: (y, X, np.where(s == 1, 2, 0), Z), "0/1"),
+    (lambda y, X, s, Z: (y, X, s, np.where(np.arange(len(s))[:, None] == 0, np.nan, Z)), "Z contains NaN"),
+    (lambda y, X, s, Z: (np.where(np.arange(len(s)) == np.argmax(s), np.nan, y), X, s, Z), "y contains NaN"),
+    (lambda y, X, s, Z: (y, np.column_stack([X, X[:, 1]]), s, Z), "rank deficient"),
+    (lambda y, X, s, Z: (y[:10], X, s, Z), "y has 10 rows"),
+    (lambda y, X, s, Z: (y, X, np.ones_like(s), Z), "both selected"),
+])
+def test_bad_input(sim, change, match):
+    with pytest.raises(ValueError, match=match):
+        HeckmanSelection(*change(*sim))
+
+
+def test_bad_method_and_cov_type(sim):
+    model = HeckmanSelection(*sim)
+    with pytest.raises(ValueError, match="method"):
+        model.fit(method="gmm")
+    with pytest.raises(ValueError, match="cov_type"):
+        model.fit(cov_type="hc0")
+
+
+def test_twostep_has_no_likelihood_tests(sim):
+    res = HeckmanSelection(*sim).fit(method="twostep")
+    assert np.isnan(res.llf) and np.isnan(res.rho_se)
+    with pytest.raises(ValueError, match="ML fit"):
+        res.lr_test_rho
+    stat, p = res.wald_test_rho
+    assert stat == pytest.approx((res.params_lambda / res.bse_lambda) ** 2)
