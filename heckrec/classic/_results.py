@@ -121,10 +121,9 @@ class HeckmanResults:
         smry.add_df(self._table(self.params_outcome, self.bse_outcome,
                                 ["O: " + n for n in self.model.exog_names]),
                     float_format="%.6g")
-        extra = pd.DataFrame({"coef": [self.rho, self.sigma, self.params_lambda],
-                              "std err": [self.rho_se, self.sigma_se, self.bse_lambda]},
-                             index=["rho", "sigma", "lambda (rho*sigma)"])
-        smry.add_df(extra, float_format="%.6g")
+        smry.add_df(self._table([self.rho, self.sigma, self.params_lambda],
+                                [self.rho_se, self.sigma_se, self.bse_lambda],
+                                ["rho", "sigma", "lambda (rho*sigma)"]), float_format="%.6g")
         return smry
 
     def _repr_html_(self):

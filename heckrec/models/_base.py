@@ -40,7 +40,7 @@ class SelectionMFBase(BaseEstimator):
     __metadata_request__score = {"o": True}
 
     def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, solver="lbfgs",
-                 max_iter=500, tol=1e-7, learning_rate=0.01, batch_size=65536, init_scale=0.1,
+                 max_iter=1000, tol=1e-7, learning_rate=0.01, batch_size=65536, init_scale=0.1,
                  backend="numba", compute_se=True, random_state=None, verbose=0):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
@@ -223,6 +223,32 @@ class SelectionMFBase(BaseEstimator):
         from scipy.special import ndtr
 
         return ndtr(self._scores(X)[0])
+
+    def summary(self):
+        """statsmodels Summary: the fit's size, likelihood and the scalar estimates with SEs."""
+        import pandas as pd
+        from scipy import stats
+        from statsmodels.iolib import summary2
+
+        check_is_fitted(self, "theta_")
+        smry = summary2.Summary()
+        smry.add_title(f"{type(self).__name__} (matrix-factorisation selection model)")
+        smry.add_dict({
+            "Pairs:": str(self.n_pairs_), "Observed:": str(self.n_observed_),
+            "Users:": str(self.n_users_), "Items:": str(self.n_items_),
+            "Factors:": str(self.n_factors), "Solver:": self.solver,
+            "Log-likelihood:": f"{self.loglik_:.4f}", "Converged:": str(self.converged_),
+            "Degenerate:": str(self.degenerate_ or "no"), "Iterations:": str(self.n_iter_),
+        }, ncols=2)
+        names, est, se = zip(*self._scalar_estimates())
+        est, se = np.array(est), np.array(se)
+        crit = stats.norm.ppf(0.975)
+        table = pd.DataFrame({"coef": est, "std err": se, "[0.025": est - crit * se,
+                              "0.975]": est + crit * se}, index=names)
+        smry.add_df(table, float_format="%.5g")
+        smry.add_text("Standard errors: inverse penalised Hessian with the embeddings "
+                      "profiled out (Schur complement), delta method for rho and sigma.")
+        return smry
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

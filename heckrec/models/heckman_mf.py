@@ -50,7 +50,7 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         from where Adam stopped. Adam alone is not offered as a final answer:
         the likelihood is so flat in rho that mini-batch noise leaves rho far
         from the optimum even when the objective is within 0.2% of it.
-    max_iter : int, default=500
+    max_iter : int, default=1000
         L-BFGS iterations, and for ``solver="adam"`` also the most Adam epochs.
     tol : float, default=1e-7
         Relative change of the objective (per pair) at which to stop; L-BFGS
@@ -143,6 +143,9 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
             self.sigma_se_ = float(self.sigma_ * np.sqrt(var["s"]))
             if "a" in var:
                 self.rho_se_ = float((1.0 - self.rho_**2) * np.sqrt(var["a"]))
+
+    def _scalar_estimates(self):
+        return [("rho", self.rho_, self.rho_se_), ("sigma", self.sigma_, self.sigma_se_)]
 
     def predict(self, X):
         """Debiased preference E[y | x] = g_r(x), what the pair would score if seen."""

@@ -1,0 +1,55 @@
+"""heckrec's main job in one run: a classic Heckman fit and an MF selection fit.
+
+1. The classic tobit-2 model on Mroz (1987) women's wages (shipped with the
+   package), the textbook specification of Greene (2003, example 22.8), by ML
+   and two-step, to compare with R sampleSelection.
+2. HeckmanMFRegressor on simulated recommender data whose true rho is known:
+   ratings are observed where users chose to rate, and the choice is
+   correlated with the rating (rho = 0.6).
+
+Run: python examples/demo.py
+"""
+
+import time
+
+import numpy as np
+
+from heckrec import HeckmanMFRegressor
+from heckrec.classic import HeckmanSelection
+from heckrec.datasets import load_mroz87, make_selection_mf
+
+
+def classic():
+    data = load_mroz87()
+    data["kids"] = ((data.kids5 + data.kids618) > 0).astype(float)
+    model = HeckmanSelection.from_formula(
+        "lfp ~ age + I(age**2) + faminc + kids + educ",
+        "wage ~ exper + I(exper**2) + educ + city", data)
+    ml = model.fit(method="ml")
+    print(ml.summary())
+    two = model.fit(method="twostep")
+    print(f"\nTwo-step: rho = {two.rho:.4f}, lambda = {two.params_lambda:.4f} "
+          f"(SE {two.bse_lambda:.4f}); ML: rho = {ml.rho:.4f} (SE {ml.rho_se:.4f})\n")
+
+
+def recommender(seed=0):
+    X, r, o, truth = make_selection_mf(n_users=800, n_items=500, n_factors=2, rho=0.6,
+                                       sigma=1.0, density=0.1, bias_scale=0.8,
+                                       random_state=seed)
+    print(f"Simulated grid: {X.shape[0]:,} user-item pairs, {o.mean():.1%} observed, "
+          f"true rho = {truth['rho']}, sigma = {truth['sigma']}")
+    start = time.perf_counter()
+    est = HeckmanMFRegressor(n_factors=2, reg_factors=5.0, reg_bias=1.0,
+                             random_state=seed).fit(X, r, o)
+    seconds = time.perf_counter() - start
+    print(est.summary())
+    naive = np.nanmean(r) - truth["g_r"].mean()
+    debiased = est.predict(X).mean() - truth["g_r"].mean()
+    print(f"\nfit: {seconds:.1f} s. Mean preference over all pairs: naive (observed mean) "
+          f"off by {naive:+.3f}, heckrec off by {debiased:+.3f}.")
+    print(f"rho_ = {est.rho_:.3f} +- {est.rho_se_:.3f} (truth {truth['rho']})")
+
+
+if __name__ == "__main__":
+    classic()
+    recommender()
