@@ -7,6 +7,7 @@ index, solvers, scores at predict time) lives here.
 """
 
 import math
+import time
 import warnings
 
 import numpy as np
@@ -151,6 +152,7 @@ class SelectionMFBase(BaseEstimator):
         self.loglik_ = float(likelihood.loglik_grad(self.theta_, layout, pairs, self.backend)[0])
         self._layout, self._frozen, self._pairs = layout, frozen, pairs
         self._finish_fit(objective, y[o])
+        del self._pairs  # only needed during fit; keeps the fitted estimator small
         return self
 
     def _validate_outcome(self, y, o):
@@ -172,10 +174,11 @@ class SelectionMFBase(BaseEstimator):
 
         free = np.ones(self.theta_.size, dtype=bool) if self._frozen is None else ~self._frozen
         index = [self._layout.index(n) for n in names]
+        start = time.perf_counter()
         diagonal = self._layout.curvature_scale(self._pairs, self.theta_, objective.penalty)
         cov, info = profiled_covariance(lambda t: objective.full(t)[1], self.theta_, index, free,
                                         diagonal)
-        del self._pairs  # not needed after the fit; keeps pickles small
+        info["seconds"] = time.perf_counter() - start
         self.se_info_ = info
         if not info["converged"]:
             warnings.warn("the conjugate-gradient solve behind the standard errors did not "

@@ -1,0 +1,52 @@
+"""HeckmanMFRegressor fit time and rho error on simulated data of growing size.
+
+Full user x item grids, rank-4 truth, rho = 0.6, sigma = 1, 10% observed, user and
+item bias spread 0.8 (a design where rho is identified, see docs/model.md). Each size
+is fitted once with L-BFGS (rank 4, reg_factors = 5): the fit time, then the extra time
+for the profiled standard errors.
+
+Run: python benchmarks/bench_fit.py [--quick] [--largest]
+"""
+
+import sys
+import time
+import warnings
+
+from _common import write
+from heckrec import HeckmanMFRegressor
+from heckrec.datasets import make_selection_mf
+
+GRIDS = [(300, 200), (1000, 600), (2000, 1000), (15400, 1000)]
+
+
+def main():
+    grids = GRIDS[:2] if "--quick" in sys.argv else GRIDS
+    if "--largest" in sys.argv:
+        grids = GRIDS[-1:]
+    rows = []
+    for n_users, n_items in grids:
+        X, r, o, truth = make_selection_mf(n_users, n_items, n_factors=4, rho=0.6, sigma=1.0,
+                                           density=0.1, bias_scale=0.8, random_state=0)
+        est = HeckmanMFRegressor(n_factors=4, reg_factors=5.0, reg_bias=1.0, random_state=0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            start = time.perf_counter()
+            est.fit(X, r, o)
+            se_seconds = est.se_info_["seconds"]
+            fit_seconds = time.perf_counter() - start - se_seconds
+        rows.append({
+            "pairs": f"{X.shape[0]:,}", "observed": f"{int(o.sum()):,}",
+            "fit s": f"{fit_seconds:.1f}", "L-BFGS iterations": est.n_iter_,
+            "converged": est.converged_, "SE s": f"{se_seconds:.1f}",
+            "rho (truth 0.6)": f"{est.rho_:.4f}", "rho SE": f"{est.rho_se_:.4f}",
+            "rho error / SE": f"{(est.rho_ - 0.6) / est.rho_se_:.1f}",
+            "sigma (truth 1)": f"{est.sigma_:.4f}",
+            "warnings": "; ".join(sorted({type(w.message).__name__ for w in caught})) or "none",
+        })
+        print(rows[-1], flush=True)
+    write("fit_largest" if "--largest" in sys.argv else "fit", rows, list(rows[0]),
+          note="One fit per size (L-BFGS, rank 4, reg_factors 5, reg_bias 1), then the SEs.")
+
+
+if __name__ == "__main__":
+    main()
