@@ -165,6 +165,18 @@ def test_adam_reaches_the_lbfgs_optimum(small):
     assert est.rho_ == pytest.approx(ref.rho_, abs=1e-4)
 
 
+def test_spectral_and_random_starts_reach_the_same_optimum(small):
+    X, r, o, _ = small
+    a = small_estimator(init="spectral", tol=1e-10, max_iter=3000).fit(X, r, o)
+    b = small_estimator(init="random", tol=1e-10, max_iter=3000).fit(X, r, o)
+    # Same penalised optimum up to the optimiser's tolerance (the factors
+    # themselves are only defined up to rotation, so compare the objective
+    # and what is rotation-invariant: rho, sigma, predictions).
+    assert a.objective_ == pytest.approx(b.objective_, rel=1e-8)
+    assert a.rho_ == pytest.approx(b.rho_, abs=1e-3)
+    np.testing.assert_allclose(a.predict(X), b.predict(X), atol=1e-3)
+
+
 def test_fit_is_deterministic(small):
     X, r, o, _ = small
     a = small_estimator().fit(X, r, o)
@@ -271,7 +283,7 @@ def test_nan_outcome_at_observed_pair(small):
 @pytest.mark.parametrize("params, match", [
     ({"n_factors": -1}, "n_factors"), ({"solver": "sgd"}, "solver"),
     ({"backend": "tpu"}, "backend"), ({"reg_factors": -1.0}, "reg_factors"),
-    ({"tol": 0.0}, "tol"), ({"max_iter": 0}, "max_iter"),
+    ({"tol": 0.0}, "tol"), ({"max_iter": 0}, "max_iter"), ({"init": "svd"}, "init"),
 ])
 def test_bad_hyperparameters(small, params, match):
     X, r, o, _ = small

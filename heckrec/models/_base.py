@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import DegenerateEstimateWarning
+from ._init import spectral_start
 from ._input import IdEncoder, validate_X, validate_y_o
 from ._layout import ParamLayout
 from ._likelihood import BACKENDS
@@ -41,8 +42,8 @@ class SelectionMFBase(BaseEstimator):
     __metadata_request__score = {"o": True}
 
     def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, solver="lbfgs",
-                 max_iter=1000, tol=1e-7, learning_rate=0.01, batch_size=65536, init_scale=0.1,
-                 backend="numba", compute_se=True, random_state=None, verbose=0):
+                 max_iter=1000, tol=1e-7, learning_rate=0.01, batch_size=65536, init="spectral",
+                 init_scale=0.1, backend="numba", compute_se=True, random_state=None, verbose=0):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
         self.reg_bias = reg_bias
@@ -51,6 +52,7 @@ class SelectionMFBase(BaseEstimator):
         self.tol = tol
         self.learning_rate = learning_rate
         self.batch_size = batch_size
+        self.init = init
         self.init_scale = init_scale
         self.backend = backend
         self.compute_se = compute_se
@@ -79,6 +81,8 @@ class SelectionMFBase(BaseEstimator):
         number("tol", 0.0, False)
         number("learning_rate", 0.0, False)
         number("init_scale", 0.0, True)
+        if self.init not in ("spectral", "random"):
+            raise ValueError(f"init must be 'spectral' or 'random', got {self.init!r}")
         if self.solver not in ("lbfgs", "adam"):
             raise ValueError(f"solver must be 'lbfgs' or 'adam', got {self.solver!r}")
         if self.backend not in BACKENDS:
@@ -165,6 +169,10 @@ class SelectionMFBase(BaseEstimator):
             for name in ("P", "Q"):
                 shape = layout.shapes[f"{name}_{tag}"]
                 blocks[f"{name}_{tag}"] = rng.normal(0.0, self.init_scale, shape)
+        if self.init == "spectral" and not pairs.o.all():
+            spectral = spectral_start(pairs, self.n_factors, rng)
+            if spectral is not None:
+                blocks.update(spectral)
         blocks.update(self._init_scalars(pairs.r[pairs.o]))
         return layout.pack(blocks)
 

@@ -44,7 +44,7 @@ def lbfgs(objective, theta0, max_iter, tol, verbose=0, scale=None):
 
     res = minimize(fun, theta0 * root, jac=True, method="L-BFGS-B", callback=callback,
                    options={"maxiter": max_iter, "ftol": tol * 1e-3, "gtol": tol * 1e-2,
-                            "maxcor": 20})
+                            "maxcor": 50})
     return SolverResult(res.x / root, int(res.nit), bool(res.success), str(res.message))
 
 

@@ -59,8 +59,12 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         Adam step size.
     batch_size : int, default=65536
         Pairs per Adam step.
+    init : {"spectral", "random"}, default="spectral"
+        Start values: biases and factors read off the data by a truncated SVD
+        (see :mod:`heckrec.models._init`), or zero biases and random factors.
     init_scale : float, default=0.1
-        Standard deviation of the random initial factors.
+        Standard deviation of the random initial factors (``init="random"``,
+        and for grids too small for the SVD).
     backend : {"numba", "numpy", "cupy"}, default="numba"
         Where the likelihood runs: the parallel CPU kernel, its numpy twin
         (slow, the reference), or the same array code on a GPU with CuPy.
