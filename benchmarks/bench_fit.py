@@ -32,12 +32,14 @@ def main():
             warnings.simplefilter("always")
             start = time.perf_counter()
             est.fit(X, r, o)
-            se_seconds = est.se_info_["seconds"]
+            # A degenerate fit computes no standard errors (and has no se_info_).
+            se_seconds = getattr(est, "se_info_", {}).get("seconds", 0.0)
             fit_seconds = time.perf_counter() - start - se_seconds
         rows.append({
             "pairs": f"{X.shape[0]:,}", "observed": f"{int(o.sum()):,}",
             "fit s": f"{fit_seconds:.1f}", "L-BFGS iterations": est.n_iter_,
-            "converged": est.converged_, "SE s": f"{se_seconds:.1f}",
+            "converged": est.converged_, "degenerate": est.degenerate_ or "no",
+            "SE s": f"{se_seconds:.1f}",
             "rho (truth 0.6)": f"{est.rho_:.4f}", "rho SE": f"{est.rho_se_:.4f}",
             "rho error / SE": f"{(est.rho_ - 0.6) / est.rho_se_:.1f}",
             "sigma (truth 1)": f"{est.sigma_:.4f}",

@@ -6,22 +6,14 @@ import pytest
 import statsmodels.api as sm
 
 from heckrec.classic import HeckmanSelection
-from heckrec.datasets import load_mroz87
+from heckrec.datasets import load_mroz87, make_tobit2
 
 GREENE = ("lfp ~ age + I(age**2) + faminc + kids + educ",
           "wage ~ exper + I(exper**2) + educ + city")
 
 
 def simulate(n=20000, rho=0.5, sigma=2.0, seed=0):
-    rng = np.random.default_rng(seed)
-    z1, z2, x1 = rng.standard_normal((3, n))
-    Z = np.column_stack([np.ones(n), z1, z2])
-    X = np.column_stack([np.ones(n), x1, z1])
-    u_s = rng.standard_normal(n)
-    u_o = rho * u_s + np.sqrt(1 - rho**2) * rng.standard_normal(n)
-    s = (Z @ [0.3, 1.0, -0.8] + u_s > 0).astype(int)
-    y = np.where(s == 1, X @ [1.0, 0.5, -1.0] + sigma * u_o, np.nan)
-    return y, X, s, Z
+    return make_tobit2(n, rho=rho, sigma=sigma, random_state=seed)
 
 
 @pytest.fixture(scope="module")

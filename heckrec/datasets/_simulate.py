@@ -83,3 +83,31 @@ def make_selection_mf(n_users=200, n_items=100, n_factors=4, rho=0.5, sigma=1.0,
     r = np.where(o == 1, y, np.nan)
     X = np.column_stack([users, items, F])
     return X, r, o, truth
+
+
+def make_tobit2(n=1000, rho=0.5, sigma=2.0, random_state=None):
+    """Simulate the classic linear-index selection (tobit-2) model.
+
+    Selection ``s = 1[Z gamma + u_s > 0]`` with ``Z = [1, z1, z2]`` and
+    gamma = (0.3, 1.0, -0.8) (about 60% selected); outcome
+    ``y = X beta + sigma u_o`` with ``X = [1, x1, z1]`` and beta = (1.0, 0.5, -1.0),
+    seen only where ``s = 1``; corr(u_s, u_o) = rho. z2 is excluded from X.
+
+    Returns
+    -------
+    y : ndarray (n,), NaN where s == 0
+    X : ndarray (n, 3)
+    s : ndarray (n,) of int
+    Z : ndarray (n, 3)
+    """
+    if not -1.0 < rho < 1.0:
+        raise ValueError(f"rho must lie in (-1, 1), got {rho}")
+    rng = check_random_state(random_state)
+    z1, z2, x1 = rng.standard_normal((3, n))
+    Z = np.column_stack([np.ones(n), z1, z2])
+    X = np.column_stack([np.ones(n), x1, z1])
+    u_s = rng.standard_normal(n)
+    u_o = rho * u_s + np.sqrt(1 - rho**2) * rng.standard_normal(n)
+    s = (Z @ [0.3, 1.0, -0.8] + u_s > 0).astype(int)
+    y = np.where(s == 1, X @ [1.0, 0.5, -1.0] + sigma * u_o, np.nan)
+    return y, X, s, Z

@@ -25,7 +25,7 @@ class ContinuousHeckmanLikelihood:
         if backend == "numba":
             return self._numba(theta, layout, pairs)
         xp, special = get_namespace(backend)
-        p = layout.unpack(theta)
+        p = layout.unpack(xp.asarray(theta))  # parameters on the same device as the pairs
         dev = pairs.on_device(xp)
         ll, blocks = array_impl.loglik_grad(xp, special, p, dev.users, dev.items, dev.r,
                                             dev.o, dev.F, pairs.n_users, pairs.n_items)
