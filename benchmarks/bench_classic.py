@@ -11,6 +11,7 @@ from _common import median_time, write
 from heckrec.classic import HeckmanSelection
 from heckrec.datasets import make_tobit2
 
+
 def simulate(n=20000, rho=0.5, sigma=2.0, seed=0):
     return make_tobit2(n, rho=rho, sigma=sigma, random_state=seed)
 
