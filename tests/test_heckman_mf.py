@@ -177,6 +177,39 @@ def test_spectral_and_random_starts_reach_the_same_optimum(small):
     np.testing.assert_allclose(a.predict(X), b.predict(X), atol=1e-3)
 
 
+def test_block_and_diagonal_scaling_reach_the_same_optimum(small):
+    X, r, o, _ = small
+    a = small_estimator(scaling="block", tol=1e-10, max_iter=3000).fit(X, r, o)
+    b = small_estimator(scaling="diagonal", tol=1e-10, max_iter=3000).fit(X, r, o)
+    assert a.objective_ == pytest.approx(b.objective_, rel=1e-8)
+    assert a.rho_ == pytest.approx(b.rho_, abs=1e-3)
+
+
+def test_block_scaling_is_a_consistent_change_of_variables(small):
+    from heckrec.models._layout import ParamLayout
+    from heckrec.models._pairs import PairSet
+    from heckrec.models._scaling import BlockScaling
+
+    X, r, o, _ = small
+    est = small_estimator().fit(X, r, o)
+    layout = ParamLayout(est.n_users_, est.n_items_, 2, 1)
+    pairs = PairSet(est.user_encoder_.transform(X[:, 0]), est.item_encoder_.transform(X[:, 1]),
+                    r, o.astype(bool), X[:, 2:], est.n_users_, est.n_items_)
+    penalty = np.random.default_rng(0).random(layout.size)
+    scaling = BlockScaling(layout, pairs, est.theta_, penalty)
+    rng = np.random.default_rng(1)
+    theta, g, d_phi = rng.standard_normal((3, layout.size))
+    np.testing.assert_allclose(scaling.to_theta(scaling.to_phi(theta)), theta, atol=1e-10)
+    # A linear map theta = B phi: the chain rule says g_phi . d_phi = g . (B d_phi).
+    d_theta = scaling.to_theta(d_phi)
+    assert scaling.grad_to_phi(g) @ d_phi == pytest.approx(g @ d_theta, rel=1e-10)
+    # The preconditioner M^-1 is symmetric positive definite.
+    u, v = rng.standard_normal((2, layout.size))
+    assert u @ scaling.inverse_curvature(v) == pytest.approx(v @ scaling.inverse_curvature(u),
+                                                             rel=1e-10)
+    assert v @ scaling.inverse_curvature(v) > 0
+
+
 def test_fit_is_deterministic(small):
     X, r, o, _ = small
     a = small_estimator().fit(X, r, o)
@@ -284,6 +317,7 @@ def test_nan_outcome_at_observed_pair(small):
     ({"n_factors": -1}, "n_factors"), ({"solver": "sgd"}, "solver"),
     ({"backend": "tpu"}, "backend"), ({"reg_factors": -1.0}, "reg_factors"),
     ({"tol": 0.0}, "tol"), ({"max_iter": 0}, "max_iter"), ({"init": "svd"}, "init"),
+    ({"scaling": "none"}, "scaling"),
 ])
 def test_bad_hyperparameters(small, params, match):
     X, r, o, _ = small

@@ -17,7 +17,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
 
 
-def profiled_covariance(grad, theta, interest, free=None, diagonal=None, rtol=1e-6,
+def profiled_covariance(grad, theta, interest, free=None, preconditioner=None, rtol=1e-4,
                         maxiter=1000):
     """Covariance of ``theta[interest]`` with the other free parameters profiled out.
 
@@ -31,12 +31,14 @@ def profiled_covariance(grad, theta, interest, free=None, diagonal=None, rtol=1e
         Indices of the parameters of interest.
     free : ndarray of bool, optional
         Parameters that vary (default: all); the others are held fixed.
-    diagonal : ndarray, optional
-        Positive approximation of diag(H), used as the CG (Jacobi) preconditioner.
+    preconditioner : callable, optional
+        ``v -> M^{-1} v`` on full-length vectors, M a positive-definite
+        approximation of H whose (interest, rest) block is zero.
     rtol, maxiter : float, int
-        Conjugate-gradient tolerance and iteration limit. The finite-difference
-        products are accurate to about 1e-8 relative, so rtol much below 1e-7
-        cannot be reached.
+        Conjugate-gradient tolerance and iteration limit. Measured on a
+        600,000-pair fit: rtol 1e-4 gives the SEs of rtol 1e-6 to 1e-4 relative
+        with 40% of the products; 1e-3 was off by 1.4%. (The finite-difference
+        products are accurate to about 1e-8, so rtol below 1e-7 is out of reach.)
 
     Returns
     -------
@@ -65,9 +67,13 @@ def profiled_covariance(grad, theta, interest, free=None, diagonal=None, rtol=1e
 
     op = LinearOperator((rest_idx.size, rest_idx.size), matvec=hvp_rest, dtype=float)
     precond = None
-    if diagonal is not None:
-        inv_diag = 1.0 / diagonal[rest_idx]
-        precond = LinearOperator(op.shape, matvec=lambda x: inv_diag * x, dtype=float)
+    if preconditioner is not None:
+        def apply(x):
+            v = np.zeros_like(theta)
+            v[rest_idx] = x
+            return preconditioner(v)[rest_idx]
+
+        precond = LinearOperator(op.shape, matvec=apply, dtype=float)
     m = interest.size
     H_AA = np.empty((m, m))
     H_EA = np.empty((rest_idx.size, m))

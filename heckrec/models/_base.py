@@ -24,7 +24,8 @@ from ._layout import ParamLayout
 from ._likelihood import BACKENDS
 from ._objective import PenalisedObjective
 from ._pairs import PairSet
-from ._solvers import adam, lbfgs
+from ._scaling import BlockScaling
+from ._solvers import DiagonalScaling, adam, lbfgs
 
 #: |rho| beyond this is reported as a boundary (degenerate) estimate.
 RHO_BOUNDARY = 0.99
@@ -43,7 +44,7 @@ class SelectionMFBase(BaseEstimator):
 
     def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, solver="lbfgs",
                  max_iter=1000, tol=1e-7, learning_rate=0.01, batch_size=65536, init="spectral",
-                 init_scale=0.1, backend="numba", compute_se=True, random_state=None, verbose=0):
+                 init_scale=0.1, scaling="block", backend="numba", compute_se=True, random_state=None, verbose=0):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
         self.reg_bias = reg_bias
@@ -54,6 +55,7 @@ class SelectionMFBase(BaseEstimator):
         self.batch_size = batch_size
         self.init = init
         self.init_scale = init_scale
+        self.scaling = scaling
         self.backend = backend
         self.compute_se = compute_se
         self.random_state = random_state
@@ -81,6 +83,8 @@ class SelectionMFBase(BaseEstimator):
         number("tol", 0.0, False)
         number("learning_rate", 0.0, False)
         number("init_scale", 0.0, True)
+        if self.scaling not in ("block", "diagonal"):
+            raise ValueError(f"scaling must be 'block' or 'diagonal', got {self.scaling!r}")
         if self.init not in ("spectral", "random"):
             raise ValueError(f"init must be 'spectral' or 'random', got {self.init!r}")
         if self.solver not in ("lbfgs", "adam"):
@@ -139,8 +143,11 @@ class SelectionMFBase(BaseEstimator):
             warm = adam(objective, theta0, self.max_iter, self.tol, self.learning_rate,
                         self.batch_size, rng, self.verbose)
             theta0, n_adam = warm.theta, warm.n_iter
-        scale = layout.curvature_scale(pairs, theta0, objective.penalty)
-        result = lbfgs(objective, theta0, self.max_iter, self.tol, self.verbose, scale)
+        if self.scaling == "block":
+            scaling = BlockScaling(layout, pairs, theta0, objective.penalty)
+        else:
+            scaling = DiagonalScaling(layout.curvature_scale(pairs, theta0, objective.penalty))
+        result = lbfgs(objective, theta0, self.max_iter, self.tol, self.verbose, scaling)
         self.n_epochs_ = n_adam
         if not result.converged:
             warnings.warn(f"{type(self).__name__} did not converge in {result.n_iter} "
@@ -183,9 +190,10 @@ class SelectionMFBase(BaseEstimator):
         free = np.ones(self.theta_.size, dtype=bool) if self._frozen is None else ~self._frozen
         index = [self._layout.index(n) for n in names]
         start = time.perf_counter()
-        diagonal = self._layout.curvature_scale(self._pairs, self.theta_, objective.penalty)
+        # Block-diagonal Gauss-Newton approximation at the estimate as CG preconditioner.
+        scaling = BlockScaling(self._layout, self._pairs, self.theta_, objective.penalty)
         cov, info = profiled_covariance(lambda t: objective.full(t)[1], self.theta_, index, free,
-                                        diagonal)
+                                        scaling.inverse_curvature)
         info["seconds"] = time.perf_counter() - start
         self.se_info_ = info
         if not info["converged"]:

@@ -15,23 +15,26 @@ class SolverResult:
     message: str
 
 
-def lbfgs(objective, theta0, max_iter, tol, verbose=0, scale=None):
+def lbfgs(objective, theta0, max_iter, tol, verbose=0, scaling=None):
     """Minimise ``objective`` (returns scaled f, grad) with scipy's L-BFGS-B.
 
-    With ``scale`` (a positive diagonal approximating the Hessian's), L-BFGS
-    works in the variables ``phi = sqrt(scale / mean(scale)) * theta``, which
-    evens out curvatures that differ by the number of pairs behind each
-    parameter. Stops when the largest gradient entry (in phi) is below
-    ``tol / 100`` or the relative decrease of f in one iteration is below
-    ``tol / 1000``. Both are far below ``tol`` because the likelihood is very
-    flat in rho: with ftol = 1e-7 L-BFGS was measured stopping at rho = 0.07
-    on data whose optimum is rho = 0.62 (objective 1.5e-4 per pair away).
+    With ``scaling`` (an object with ``to_phi``, ``to_theta`` and
+    ``grad_to_phi``, see :mod:`heckrec.models._scaling`), L-BFGS works in the
+    variables ``phi = A theta`` in which the Hessian is closer to the identity.
+    Stops when the largest gradient entry (in phi) is below ``tol / 100`` or the
+    relative decrease of f in one iteration is below ``tol / 1000``. Both are
+    far below ``tol`` because the likelihood is very flat in rho: with
+    ftol = 1e-7 L-BFGS was measured stopping at rho = 0.07 on data whose
+    optimum is rho = 0.62 (objective 1.5e-4 per pair away).
     """
-    root = np.ones_like(theta0) if scale is None else np.sqrt(scale / np.mean(scale))
+    if scaling is None:
+        to_phi = to_theta = grad_to_phi = lambda v: v
+    else:
+        to_phi, to_theta, grad_to_phi = scaling.to_phi, scaling.to_theta, scaling.grad_to_phi
 
     def fun(phi):
-        f, g = objective(phi / root)
-        return f, g / root
+        f, g = objective(to_theta(phi))
+        return f, grad_to_phi(g)
 
     start = time.perf_counter()
     state = {"it": 0}
@@ -42,10 +45,26 @@ def lbfgs(objective, theta0, max_iter, tol, verbose=0, scale=None):
             print(f"[lbfgs] iter {state['it']:4d}  objective {intermediate_result.fun:.8f}  "
                   f"{time.perf_counter() - start:7.1f}s", flush=True)
 
-    res = minimize(fun, theta0 * root, jac=True, method="L-BFGS-B", callback=callback,
+    res = minimize(fun, to_phi(theta0), jac=True, method="L-BFGS-B", callback=callback,
                    options={"maxiter": max_iter, "ftol": tol * 1e-3, "gtol": tol * 1e-2,
                             "maxcor": 50})
-    return SolverResult(res.x / root, int(res.nit), bool(res.success), str(res.message))
+    return SolverResult(to_theta(res.x), int(res.nit), bool(res.success), str(res.message))
+
+
+class DiagonalScaling:
+    """phi = sqrt(d / mean(d)) * theta for a positive diagonal d (approximate curvatures)."""
+
+    def __init__(self, diagonal):
+        self.root = np.sqrt(diagonal / np.mean(diagonal))
+
+    def to_phi(self, theta):
+        return theta * self.root
+
+    def to_theta(self, phi):
+        return phi / self.root
+
+    def grad_to_phi(self, grad):
+        return grad / self.root
 
 
 def adam(objective, theta0, max_iter, tol, learning_rate, batch_size, rng, verbose=0):

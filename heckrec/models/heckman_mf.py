@@ -65,6 +65,12 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
     init_scale : float, default=0.1
         Standard deviation of the random initial factors (``init="random"``,
         and for grids too small for the SVD).
+    scaling : {"block", "diagonal"}, default="block"
+        Change of variables for L-BFGS: each user's and item's (bias, factors)
+        rescaled by the Cholesky factor of its Gauss-Newton block, or every
+        parameter by a diagonal from pair counts. Measured on 400k and
+        600k-pair grids: 293 -> 149 and 331 -> 172 iterations to the same
+        optimum. The same blocks precondition the standard errors' CG.
     backend : {"numba", "numpy", "cupy"}, default="numba"
         Where the likelihood runs: the parallel CPU kernel, its numpy twin
         (slow, the reference), or the same array code on a GPU with CuPy.
