@@ -1,6 +1,7 @@
 """HeckmanMFRegressor: continuous outcome, closed-form likelihood."""
 
 import numpy as np
+import scipy.special
 from scipy.special import log_ndtr
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import _check_sample_weight
@@ -200,8 +201,6 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
             a, g_o = 0.0, np.full_like(g_o, 40.0)
         else:
             a = float(self.params_.a)
-        import scipy.special
-
         ll = pair_terms(np, scipy.special, g_o, g_r, np.where(o, y, 0.0), o, a,
                         float(self.params_.s))[0]
         if sample_weight is not None:
