@@ -18,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import DegenerateEstimateWarning
+from ..inference import profiled_covariance
 from ._init import spectral_start
 from ._input import IdEncoder, validate_X, validate_y_o
 from ._layout import ParamLayout
@@ -113,7 +114,6 @@ class SelectionMFBase(BaseEstimator):
         self._check_params()
         users_raw, items_raw, F = validate_X(self, X, reset=True)
         y, o = validate_y_o(y, o, F.shape[0])
-        y = self._validate_outcome(y, o)
         self.user_encoder_ = IdEncoder().fit(users_raw)
         self.item_encoder_ = IdEncoder().fit(items_raw)
         pairs = PairSet(self.user_encoder_.codes_, self.item_encoder_.codes_, y, o, F,
@@ -159,16 +159,12 @@ class SelectionMFBase(BaseEstimator):
         self.converged_ = result.converged
         self.n_pairs_, self.n_observed_ = pairs.n_pairs, int(o.sum())
         self.n_users_, self.n_items_ = pairs.n_users, pairs.n_items
-        self.objective_ = objective.full(self.theta_)[0]
         self.loglik_ = float(likelihood.loglik_grad(self.theta_, layout, pairs, self.backend)[0])
+        self.objective_ = objective.penalty_value(self.theta_) - self.loglik_
         self._layout, self._frozen, self._pairs = layout, frozen, pairs
         self._finish_fit(objective, y[o])
         del self._pairs  # only needed during fit; keeps the fitted estimator small
         return self
-
-    def _validate_outcome(self, y, o):
-        """Hook: model-specific checks of the outcome at observed pairs."""
-        return y
 
     def _initial_theta(self, layout, pairs, rng):
         blocks = {"mu_o": ndtri(np.clip(pairs.o.mean(), 1e-6, 1 - 1e-6))}
@@ -185,8 +181,6 @@ class SelectionMFBase(BaseEstimator):
 
     def _profiled_cov(self, objective, names):
         """Covariance of the named scalar parameters, embeddings profiled out."""
-        from ..inference import profiled_covariance
-
         free = np.ones(self.theta_.size, dtype=bool) if self._frozen is None else ~self._frozen
         index = [self._layout.index(n) for n in names]
         start = time.perf_counter()

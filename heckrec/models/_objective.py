@@ -31,15 +31,18 @@ class PenalisedObjective:
         self.scale = float(pairs.n_pairs)
         self.n_evals = 0
 
+    def penalty_value(self, theta):
+        """The L2 penalty term of F at ``theta``."""
+        return 0.5 * float((self.penalty * theta) @ theta)
+
     def full(self, theta, pairs=None, weight=1.0):
         """Unscaled (F, grad F); with ``pairs`` a batch, its loglik counts ``weight`` times."""
         pairs = self.pairs if pairs is None else pairs
         ll, g = self.likelihood.loglik_grad(theta, self.layout, pairs, self.backend)
         g = np.asarray(g if not hasattr(g, "get") else g.get())
         self.n_evals += 1
-        pen = self.penalty * theta
-        f = -weight * ll + 0.5 * float(pen @ theta)
-        grad = -weight * g + pen
+        f = -weight * ll + self.penalty_value(theta)
+        grad = -weight * g + self.penalty * theta
         if self.frozen is not None:
             grad[self.frozen] = 0.0
         return f, grad

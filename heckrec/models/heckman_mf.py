@@ -98,6 +98,13 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         embeddings. NaN when the fit is degenerate.
     loglik_ : float
         Log-likelihood (without penalty) at the estimate.
+    objective_ : float
+        The minimised objective: penalty minus ``loglik_``.
+    se_info_ : dict
+        How the standard errors were computed: CG iterations per solve,
+        whether CG converged, seconds taken.
+    n_pairs_, n_observed_, n_users_, n_items_ : int
+        Sizes of the training data.
     n_iter_ : int
         L-BFGS iterations.
     n_epochs_ : int
