@@ -36,7 +36,8 @@ class HeckmanResults:
         m, k = model.Z.shape[1], model.X.shape[1]
         self.nobs, self.nobs_selected = model.s.size, int(model.s.sum())
         if method == "ml":
-            se = np.sqrt(np.diag(cov))
+            var = np.diag(cov)
+            se = np.sqrt(np.where(var > 0, var, np.nan))  # NaN where not a regular maximum
             self.cov_params, self.llf, self.theta = cov, float(llf), theta
             select, outcome = theta[:m], theta[m:m + k]
             bse_s, bse_o = se[:m], se[m:m + k]

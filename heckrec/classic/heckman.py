@@ -14,6 +14,8 @@ from scipy import stats
 from sklearn.exceptions import ConvergenceWarning
 
 from .._array.heckman_continuous import pair_terms
+from ..exceptions import DegenerateEstimateWarning
+from ..models._base import RHO_BOUNDARY
 from ._covariance import ml_covariance
 from ._results import HeckmanResults
 
@@ -177,6 +179,14 @@ class HeckmanSelection:
         Returns
         -------
         HeckmanResults
+
+        Warns
+        -----
+        ConvergenceWarning
+            Newton's method did not converge.
+        DegenerateEstimateWarning
+            |rho| > 0.99, where the likelihood is not regular, or the covariance
+            is not positive definite (those standard errors are then NaN).
         """
         if method not in ("ml", "twostep"):
             raise ValueError(f"method must be 'ml' or 'twostep', got {method!r}")
@@ -192,8 +202,18 @@ class HeckmanSelection:
         if not converged:
             warnings.warn(f"HeckmanSelection ML did not converge in {n_iter} Newton iterations",
                           ConvergenceWarning, stacklevel=2)
+        rho = float(np.tanh(theta[-1]))
+        if abs(rho) > RHO_BOUNDARY:
+            warnings.warn(f"degenerate fit: rho = {rho:+.5f} is at the boundary +-1, where the "
+                          "likelihood is not regular; the estimate and its standard errors are "
+                          "not to be trusted (is the outcome equation misspecified?)",
+                          DegenerateEstimateWarning, stacklevel=2)
         H = self.hessian(theta)
         cov = ml_covariance(H, self.score_obs(theta), cov_type)
+        if np.any(np.diag(cov) <= 0):
+            warnings.warn("the covariance matrix is not positive definite (the fit is not at a "
+                          "regular maximum); the affected standard errors are NaN",
+                          DegenerateEstimateWarning, stacklevel=2)
         return HeckmanResults(self, method="ml", theta=theta, cov=cov, cov_type=cov_type,
                               llf=self.loglike(theta), n_iter=n_iter, converged=converged)
 
