@@ -15,8 +15,10 @@ runs in parallel over items through an item-sorted index and accumulates the
 item rows. No two threads ever write the same row.
 
 The normal log-CDF and Mills ratio are evaluated by W. J. Cody's rational
-approximations of erfc/erfcx (Math. Comp. 23, 1969; CALERF), full double
-accuracy and about twice as fast as ``math.erfc`` followed by ``math.log``.
+approximations of erfc/erfcx (Math. Comp. 23, 1969; CALERF), to about 4e-15
+relative for |x| <= 5 (tests compare with scipy and mpmath). Both outputs
+together ran at 52.7 M values/s on one thread here, against 43.6 M/s for
+``math.log(0.5 * math.erfc(...))`` alone.
 They live in this module on purpose: a cached numba kernel does not notice
 edits to helpers imported from other modules.
 """
