@@ -238,6 +238,21 @@ def test_degenerate_fit_is_reported():
     assert np.isnan(est.rho_se_)
 
 
+def test_unpenalised_fit_never_returns_unflagged_standard_errors(small):
+    # reg = 0: the factors can be rotated freely, so the information matrix is
+    # singular. Whatever the SE step meets, it must say so: NaN standard errors
+    # with a DegenerateEstimateWarning, or a ConvergenceWarning about the CG
+    # solve; never a RuntimeWarning from inside the maths.
+    X, r, o, _ = small
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        warnings.simplefilter("error", RuntimeWarning)
+        est = small_estimator(reg_factors=0.0, reg_bias=0.0, compute_se=True).fit(X, r, o)
+    messages = [str(w.message) for w in caught]
+    assert any("not positive definite" in m for m in messages)  # measured at max_iter=1000
+    assert np.isnan(est.rho_se_) and np.isnan(est.sigma_se_)
+
+
 def test_all_observed_fits_outcome_only(small):
     X, r, o, truth = small
     y = truth["g_r"] + np.random.default_rng(0).standard_normal(len(r))

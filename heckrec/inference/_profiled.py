@@ -101,6 +101,4 @@ def profiled_covariance(grad, theta, interest, free=None, preconditioner=None, r
         cov = np.linalg.inv(S)
     except np.linalg.LinAlgError:
         cov = np.full((m, m), np.nan)
-    if np.any(np.diag(cov) <= 0):
-        converged = False
     return cov, {"cg_iterations": iterations, "converged": bool(converged)}

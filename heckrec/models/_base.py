@@ -190,6 +190,13 @@ class SelectionMFBase(BaseEstimator):
                                         scaling.inverse_curvature)
         info["seconds"] = time.perf_counter() - start
         self.se_info_ = info
+        if np.any(np.diag(cov) <= 0) or not np.all(np.isfinite(cov)):
+            # Without penalties the MF Hessian is singular (the factors can be
+            # rotated freely), so the profiled information need not be invertible.
+            warnings.warn("the profiled information matrix is not positive definite, so the "
+                          "standard errors are NaN; use reg_factors > 0 and reg_bias > 0",
+                          DegenerateEstimateWarning, stacklevel=3)
+            return np.full_like(cov, np.nan)
         if not info["converged"]:
             warnings.warn("the conjugate-gradient solve behind the standard errors did not "
                           "converge; the standard errors may be inaccurate",
