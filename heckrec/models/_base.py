@@ -25,8 +25,8 @@ from ._layout import ParamLayout
 from ._likelihood import BACKENDS
 from ._objective import PenalisedObjective
 from ._pairs import PairSet
-from ._scaling import BlockScaling
-from ._solvers import DiagonalScaling, adam, lbfgs
+from ._scaling import BlockScaling, DiagonalScaling
+from ._solvers import adam, lbfgs
 
 #: |rho| beyond this is reported as a boundary (degenerate) estimate.
 RHO_BOUNDARY = 0.99

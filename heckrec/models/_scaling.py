@@ -9,7 +9,8 @@ similar size and little coupling. Each row of an MF score, (b_u, p_u) of a user 
 (w: the probit Fisher weight at the mean for g_o, 1/sigma^2 over observed pairs
 for g_r). With M_u = L_u L_u^T, L-BFGS works on phi_u = L_u^T theta_u, whose
 Hessian block is about the identity. Other parameters (means, feature weights,
-rho, sigma) get the diagonal scale of :meth:`ParamLayout.curvature_scale`.
+rho, sigma) get the diagonal scale of :meth:`ParamLayout.curvature_scale`;
+:class:`DiagonalScaling` applies that diagonal to every parameter.
 """
 
 import numpy as np
@@ -18,7 +19,23 @@ from scipy.special import ndtri
 from scipy.stats import norm
 
 
-class BlockScaling:
+class DiagonalScaling:
+    """phi = sqrt(d / mean(d)) * theta for a positive diagonal d (approximate curvatures)."""
+
+    def __init__(self, diagonal):
+        self.root = np.sqrt(diagonal / np.mean(diagonal))
+
+    def to_phi(self, theta):
+        return theta * self.root
+
+    def to_theta(self, phi):
+        return phi / self.root
+
+    def grad_to_phi(self, grad):
+        return grad / self.root
+
+
+class BlockScaling(DiagonalScaling):
     """theta <-> phi with phi = A theta, A block-diagonal (row blocks) and diagonal elsewhere.
 
     Parameters
@@ -33,8 +50,8 @@ class BlockScaling:
 
     def __init__(self, layout, pairs, theta, penalty):
         diagonal = layout.curvature_scale(pairs, theta, penalty)
+        super().__init__(diagonal)
         self.norm = float(np.mean(diagonal))
-        self.diag = np.sqrt(diagonal / self.norm)
         self.blocks = []  # (index array (rows, k+1), A (rows, k+1, k+1), A^-1)
         p = layout.unpack(theta)
         k = layout.shapes["P_o"][1]
@@ -68,13 +85,13 @@ class BlockScaling:
                 self.blocks.append((index, A, np.linalg.inv(A)))
 
     def to_phi(self, theta):
-        phi = theta * self.diag
+        phi = super().to_phi(theta)
         for index, A, _ in self.blocks:
             phi[index] = np.einsum("rij,rj->ri", A, theta[index])
         return phi
 
     def to_theta(self, phi):
-        theta = phi / self.diag
+        theta = super().to_theta(phi)
         for index, _, A_inv in self.blocks:
             theta[index] = np.einsum("rij,rj->ri", A_inv, phi[index])
         return theta
@@ -85,7 +102,7 @@ class BlockScaling:
 
     def grad_to_phi(self, grad):
         """dF/dphi = A^{-T} dF/dtheta."""
-        out = grad / self.diag
+        out = super().grad_to_phi(grad)
         for index, _, A_inv in self.blocks:
             out[index] = np.einsum("rji,rj->ri", A_inv, grad[index])
         return out

@@ -51,22 +51,6 @@ def lbfgs(objective, theta0, max_iter, tol, verbose=0, scaling=None):
     return SolverResult(to_theta(res.x), int(res.nit), bool(res.success), str(res.message))
 
 
-class DiagonalScaling:
-    """phi = sqrt(d / mean(d)) * theta for a positive diagonal d (approximate curvatures)."""
-
-    def __init__(self, diagonal):
-        self.root = np.sqrt(diagonal / np.mean(diagonal))
-
-    def to_phi(self, theta):
-        return theta * self.root
-
-    def to_theta(self, phi):
-        return phi / self.root
-
-    def grad_to_phi(self, grad):
-        return grad / self.root
-
-
 def adam(objective, theta0, max_iter, tol, learning_rate, batch_size, rng, verbose=0):
     """Mini-batch Adam over random batches of pairs, ``max_iter`` epochs.
 
