@@ -1,7 +1,6 @@
 """HeckmanSelection against R sampleSelection and Stata, to the printed precision."""
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from heckrec.classic import HeckmanSelection

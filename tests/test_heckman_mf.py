@@ -326,7 +326,8 @@ def test_nan_outcome_at_observed_pair(small):
     ({"n_factors": -1}, "n_factors"), ({"solver": "sgd"}, "solver"),
     ({"backend": "tpu"}, "backend"), ({"reg_factors": -1.0}, "reg_factors"),
     ({"tol": 0.0}, "tol"), ({"max_iter": 0}, "max_iter"), ({"init": "svd"}, "init"),
-    ({"scaling": "none"}, "scaling"),
+    ({"scaling": "none"}, "scaling"), ({"n_factors": True}, "n_factors"),
+    ({"reg_bias": np.inf}, "reg_bias"), ({"compute_se": "yes"}, "compute_se"),
 ])
 def test_bad_hyperparameters(small, params, match):
     X, r, o, _ = small

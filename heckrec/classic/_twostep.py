@@ -7,8 +7,10 @@ with X* = [X, lambda], D = diag(delta), F = X*' D Z (selected rows).
 """
 
 import numpy as np
+import scipy.special
 import statsmodels.api as sm
-from scipy.special import log_ndtr
+
+from .._array.heckman_continuous import log_ndtr_mills
 
 
 def twostep(model):
@@ -19,7 +21,7 @@ def twostep(model):
     gamma = np.asarray(probit.params)
     V_probit = np.asarray(probit.cov_params())
     zg = model.Z[s] @ gamma
-    lam = np.exp(-0.5 * zg**2 - 0.5 * np.log(2 * np.pi) - log_ndtr(zg))
+    lam = log_ndtr_mills(np, scipy.special, zg)[1]  # inverse Mills ratio
     Xs = np.column_stack([model.X[s], lam])
     ys = model.y[s]
     XtX_inv = np.linalg.inv(Xs.T @ Xs)

@@ -3,6 +3,8 @@
 import numpy as np
 from sklearn.utils.metadata_routing import MetadataRequest
 
+from ..models._input import validate_y_o
+
 
 class ObservedScorer:
     """A scorer ``scorer(estimator, X, y, o=None)`` that requests ``o`` by default.
@@ -22,10 +24,9 @@ class ObservedScorer:
         self.score_func, self.name = score_func, name
 
     def __call__(self, estimator, X, y, o=None):
-        if o is None:
-            o = ~np.isnan(np.asarray(y, dtype=float))
-        return float(self.score_func(estimator, X, np.asarray(y, dtype=float),
-                                     np.asarray(o).astype(bool)))
+        # The estimators' own rule for y and o (o=None means ~isnan(y)).
+        y, o = validate_y_o(y, o, len(y))
+        return float(self.score_func(estimator, X, y, o))
 
     def get_metadata_routing(self):
         request = MetadataRequest(owner=type(self).__name__)
@@ -41,8 +42,6 @@ def _loglik(estimator, X, y, o):
 
 
 def _neg_observed_mse(estimator, X, y, o):
-    if not o.any():
-        raise ValueError("observed_mse_scorer needs at least one observed pair (o == 1)")
     pred = estimator.predict(X)
     return -np.mean((y[o] - pred[o]) ** 2)
 

@@ -6,17 +6,19 @@ of its scalar parameters (``_init_scalars``) and what it reports after a fit
 index, solvers, scores at predict time) lives here.
 """
 
-import math
 import time
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from .._array.heckman_continuous import mf_score
 from ..exceptions import DegenerateEstimateWarning
 from ..inference import profiled_covariance
 from ._init import spectral_start
@@ -43,9 +45,28 @@ class SelectionMFBase(BaseEstimator):
     __metadata_request__fit = {"o": True}
     __metadata_request__score = {"o": True}
 
+    _parameter_constraints = {
+        "n_factors": [Interval(Integral, 0, None, closed="left")],
+        "reg_factors": [Interval(Real, 0, None, closed="left")],
+        "reg_bias": [Interval(Real, 0, None, closed="left")],
+        "solver": [StrOptions({"lbfgs", "adam"})],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "init": [StrOptions({"spectral", "random"})],
+        "init_scale": [Interval(Real, 0, None, closed="left")],
+        "scaling": [StrOptions({"block", "diagonal"})],
+        "backend": [StrOptions(set(BACKENDS))],
+        "compute_se": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
     def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, solver="lbfgs",
-                 max_iter=1000, tol=1e-7, learning_rate=0.01, batch_size=65536, init="spectral",
-                 init_scale=0.1, scaling="block", backend="numba", compute_se=True, random_state=None, verbose=0):
+                 max_iter=1000, tol=1e-7, learning_rate=0.01, batch_size=65536,
+                 init="spectral", init_scale=0.1, scaling="block", backend="numba",
+                 compute_se=True, random_state=None, verbose=0):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
         self.reg_bias = reg_bias
@@ -63,36 +84,6 @@ class SelectionMFBase(BaseEstimator):
         self.verbose = verbose
 
     # ----------------------------------------------------------------- fit
-    def _check_params(self):
-        def number(name, low, low_ok):
-            value = getattr(self, name)
-            if not isinstance(value, (int, float, np.number)) or isinstance(value, bool) \
-                    or not math.isfinite(value) or value < low or (value == low and not low_ok):
-                sign = ">=" if low_ok else ">"
-                raise ValueError(f"{name} must be a finite number {sign} {low}, got {value!r}")
-
-        def integer(name, low):
-            value = getattr(self, name)
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-
-        integer("n_factors", 0)
-        integer("max_iter", 1)
-        integer("batch_size", 1)
-        number("reg_factors", 0.0, True)
-        number("reg_bias", 0.0, True)
-        number("tol", 0.0, False)
-        number("learning_rate", 0.0, False)
-        number("init_scale", 0.0, True)
-        if self.scaling not in ("block", "diagonal"):
-            raise ValueError(f"scaling must be 'block' or 'diagonal', got {self.scaling!r}")
-        if self.init not in ("spectral", "random"):
-            raise ValueError(f"init must be 'spectral' or 'random', got {self.init!r}")
-        if self.solver not in ("lbfgs", "adam"):
-            raise ValueError(f"solver must be 'lbfgs' or 'adam', got {self.solver!r}")
-        if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
-
     def fit(self, X, y, o=None):
         """Fit the selection model.
 
@@ -111,7 +102,11 @@ class SelectionMFBase(BaseEstimator):
         -------
         self
         """
-        self._check_params()
+        self._validate_params()  # sklearn: every hyper-parameter against _parameter_constraints
+        for name in ("n_factors", "max_iter", "batch_size"):
+            # sklearn counts bool as Integral; True would crash deep in the fit.
+            if isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be an integer, got {getattr(self, name)!r}")
         users_raw, items_raw, F = validate_X(self, X, reset=True)
         y, o = validate_y_o(y, o, F.shape[0])
         self.user_encoder_ = IdEncoder().fit(users_raw)
@@ -211,38 +206,31 @@ class SelectionMFBase(BaseEstimator):
                       DegenerateEstimateWarning, stacklevel=3)
 
     # ------------------------------------------------------------ predict
-    def _scores(self, X):
-        """(g_o, g_r) per row of X; an id unseen in fit contributes no bias and no factor.
+    def decision_scores(self, X):
+        """The two MF scores ``(g_o(x), g_r(x))`` for each row of ``X``.
 
-        That fallback is the prior mean of an unseen user's (item's) parameters
-        under the L2 penalty, so g reduces to the global mean plus side features.
+        An id unseen in fit contributes no bias and no factor: the prior mean
+        of its parameters under the L2 penalty, so g falls back to the global
+        mean plus side features. (Unseen ids index an appended row of zeros.)
         """
         check_is_fitted(self, "theta_")
         users_raw, items_raw, F = validate_X(self, X, reset=False)
-        users = self.user_encoder_.transform(users_raw)
+        users = self.user_encoder_.transform(users_raw)  # -1: unseen -> the zero row
         items = self.item_encoder_.transform(items_raw)
-        known_u, known_i = users >= 0, items >= 0
         p = self.params_
-        out = []
-        for tag in ("o", "r"):
-            bu, bi = getattr(p, f"bu_{tag}"), getattr(p, f"bi_{tag}")
-            P, Q = getattr(p, f"P_{tag}"), getattr(p, f"Q_{tag}")
-            g = getattr(p, f"mu_{tag}") + F @ getattr(p, f"w_{tag}")
-            g = g + np.where(known_u, bu[users], 0.0) + np.where(known_i, bi[items], 0.0)
-            both = known_u & known_i
-            g[both] += np.sum(P[users[both]] * Q[items[both]], axis=1)
-            out.append(g)
-        return out[0], out[1]
 
-    def decision_scores(self, X):
-        """The two MF scores ``(g_o(x), g_r(x))`` for each row of ``X``."""
-        return self._scores(X)
+        def zero_row(block):
+            return np.concatenate([block, np.zeros((1,) + block.shape[1:])])
+
+        return tuple(
+            mf_score(np, getattr(p, f"mu_{tag}"), zero_row(getattr(p, f"bu_{tag}")),
+                     zero_row(getattr(p, f"bi_{tag}")), zero_row(getattr(p, f"P_{tag}")),
+                     zero_row(getattr(p, f"Q_{tag}")), getattr(p, f"w_{tag}"), users, items, F)
+            for tag in ("o", "r"))
 
     def predict_selection_proba(self, X):
         """P(o = 1 | x) = Phi(g_o(x)), the probability that a pair is observed."""
-        from scipy.special import ndtr
-
-        return ndtr(self._scores(X)[0])
+        return ndtr(self.decision_scores(X)[0])
 
     def summary(self):
         """statsmodels Summary: the fit's size, likelihood and the scalar estimates with SEs."""

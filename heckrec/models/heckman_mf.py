@@ -2,11 +2,10 @@
 
 import numpy as np
 import scipy.special
-from scipy.special import log_ndtr
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import _check_sample_weight
 
-from .._array.heckman_continuous import pair_terms
+from .._array.heckman_continuous import log_ndtr_mills, pair_terms
 from ._base import RHO_BOUNDARY, SelectionMFBase
 from ._input import validate_y_o
 from ._likelihood import ContinuousHeckmanLikelihood
@@ -167,7 +166,7 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
 
     def predict(self, X):
         """Debiased preference E[y | x] = g_r(x), what the pair would score if seen."""
-        return self._scores(X)[1]
+        return self.decision_scores(X)[1]
 
     def predict_observed(self, X):
         """E[y | x, o = 1] = g_r + rho sigma phi(g_o)/Phi(g_o): the mean among observed pairs.
@@ -175,8 +174,8 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         This is what a naive model fitted to observed ratings estimates; the gap
         to :meth:`predict` is the selection bias.
         """
-        g_o, g_r = self._scores(X)
-        mills = np.exp(-0.5 * g_o**2 - 0.5 * np.log(2 * np.pi) - log_ndtr(g_o))
+        g_o, g_r = self.decision_scores(X)
+        mills = log_ndtr_mills(np, scipy.special, g_o)[1]
         rho = 0.0 if np.isnan(self.rho_) else self.rho_
         return g_r + rho * self.sigma_ * mills
 
@@ -201,7 +200,7 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         -------
         float
         """
-        g_o, g_r = self._scores(X)
+        g_o, g_r = self.decision_scores(X)
         y, o = validate_y_o(y, o, g_o.shape[0])
         if self._frozen is not None:
             # Selection not modelled: score the outcome density alone.
