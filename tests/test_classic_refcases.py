@@ -154,3 +154,32 @@ def test_womenwk_twostep(refcase, refdata):
     assert abs(res.bse_lambda - ref["lambda"]["std_error"]) <= printed(0.61, sig=4)
     assert abs(res.rho - ref["rho"]["estimate"]) <= printed(0.67, sig=4)
     assert abs(res.sigma - ref["sigma"]["estimate"]) <= printed(5.9, sig=5)
+
+
+@pytest.mark.parametrize("fit, cov_type", [("bhhh_fit", "opg"), ("bfgs_fit", "hessian")])
+def test_heckprobit_binsim_against_r(refcase, refdata, fit, cov_type):
+    """R sampleSelection's binary-outcome selection model (tests/binarySelectionOutcome.R).
+
+    Its BHHH run reports the OPG covariance, its BFGS run the Hessian's; both
+    printed with options(digits = 3): estimates to 3-4 significant digits,
+    standard errors to 3, the log-likelihood to 3 (-398).
+    """
+    from heckrec.classic import HeckmanProbit
+
+    ref = refcase("binsim_seed0_heckprobit_ml")[fit]
+    model = HeckmanProbit.from_formula("ys ~ xs", "yo ~ xo", refdata("binsim_seed0.csv"))
+    res = model.fit(cov_type=cov_type)
+    names = {"(Intercept)": "Intercept", "xs": "xs", "xo": "xo"}
+    for part, params, bse in (("selection", res.params_select, res.bse_select),
+                              ("outcome", res.params_outcome, res.bse_outcome)):
+        for rname, entry in ref[part].items():
+            value, se = params[names[rname]], bse[names[rname]]
+            assert abs(value - entry["estimate"]) <= printed(entry["estimate"], dp=3), rname
+            assert abs(se - entry["std_error"]) <= printed(entry["std_error"], dp=3), rname
+    assert abs(res.rho - ref["rho"]["estimate"]) <= printed(0.817, dp=3)
+    assert abs(res.rho_se - ref["rho"]["std_error"]) <= printed(0.141, dp=3)
+    assert round(res.llf) == ref["loglik"]
+    if cov_type == "opg":
+        vcov = np.array(ref["vcov_printed"]["rows"])
+        # Printed to 3-5 significant digits: within 0.6% or one unit in the 5th decimal.
+        np.testing.assert_allclose(res.cov_params_natural, vcov, rtol=6e-3, atol=1e-5)

@@ -1,6 +1,7 @@
-"""Classic linear-index selection models (R sampleSelection / Stata heckman)."""
+"""Classic linear-index selection models (R sampleSelection / Stata heckman, heckprobit)."""
 
 from ._results import HeckmanResults
 from .heckman import HeckmanSelection
+from .heckprobit import HeckmanProbit
 
-__all__ = ["HeckmanSelection", "HeckmanResults"]
+__all__ = ["HeckmanSelection", "HeckmanProbit", "HeckmanResults"]

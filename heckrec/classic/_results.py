@@ -9,7 +9,8 @@ from statsmodels.iolib import summary2
 
 
 class HeckmanResults:
-    """Estimates, standard errors and tests of a :class:`HeckmanSelection` fit.
+    """Estimates, standard errors and tests of a :class:`HeckmanSelection` or
+    :class:`HeckmanProbit` fit.
 
     Attributes
     ----------
@@ -17,12 +18,15 @@ class HeckmanResults:
         Selection coefficients (column order of Z) and standard errors.
     params_outcome, bse_outcome : ndarray or Series
         Outcome coefficients (column order of X) and standard errors.
-    rho, rho_se, sigma, sigma_se : float
-        Error correlation and outcome error scale. ML: delta-method standard
+    rho, rho_se : float
+        Error correlation.
+    sigma, sigma_se : float
+        Outcome error scale (HeckmanSelection only; a binary outcome fixes it at 1). ML: delta-method standard
         errors from the (log sigma, atanh rho) covariance, as Stata does. Two-step:
         no standard errors (NaN); the selection term is ``params_lambda``.
     params_lambda, bse_lambda : float
-        Coefficient of the inverse Mills ratio (rho * sigma) and its SE.
+        Coefficient of the inverse Mills ratio (rho * sigma) and its SE
+        (HeckmanSelection only).
     llf : float
         Log-likelihood (ML); NaN for two-step, which maximises none.
     cov_params : ndarray
@@ -41,16 +45,18 @@ class HeckmanResults:
             self.cov_params, self.llf, self.theta = cov, float(llf), theta
             select, outcome = theta[:m], theta[m:m + k]
             bse_s, bse_o = se[:m], se[m:m + k]
-            self.lnsigma, self.lnsigma_se = float(theta[m + k]), float(se[m + k])
-            self.athrho, self.athrho_se = float(theta[m + k + 1]), float(se[m + k + 1])
-            self.sigma = float(np.exp(self.lnsigma))
-            self.sigma_se = self.sigma * self.lnsigma_se
+            at = {name: m + k + j for j, name in enumerate(model.scalar_names)}
+            self.athrho, self.athrho_se = float(theta[at["athrho"]]), float(se[at["athrho"]])
             self.rho = float(np.tanh(self.athrho))
             self.rho_se = (1.0 - self.rho**2) * self.athrho_se
-            # lambda = rho sigma; its SE by the delta method.
-            J = np.array([self.rho * self.sigma, (1.0 - self.rho**2) * self.sigma])
-            self.params_lambda = self.rho * self.sigma
-            self.bse_lambda = float(np.sqrt(J @ cov[m + k:, m + k:] @ J))
+            if "lnsigma" in at:
+                self.lnsigma, self.lnsigma_se = float(theta[at["lnsigma"]]), float(se[at["lnsigma"]])
+                self.sigma = float(np.exp(self.lnsigma))
+                self.sigma_se = self.sigma * self.lnsigma_se
+                # lambda = rho sigma; its SE by the delta method.
+                J = np.array([self.rho * self.sigma, (1.0 - self.rho**2) * self.sigma])
+                self.params_lambda = self.rho * self.sigma
+                self.bse_lambda = float(np.sqrt(J @ cov[m + k:, m + k:] @ J))
         else:
             select, outcome = two["params_select"], two["params_outcome"]
             bse_s = np.sqrt(np.diag(two["cov_select"]))
@@ -80,6 +86,20 @@ class HeckmanResults:
         return lr_test_rho(self)
 
     @property
+    def cov_params_natural(self):
+        """ML covariance with (sigma, rho) in place of (log sigma, atanh rho), delta method.
+
+        The scale on which R sampleSelection prints ``vcov()``.
+        """
+        if self.method != "ml":
+            raise ValueError("cov_params_natural needs the ML fit (method='ml')")
+        m, k = self.model.Z.shape[1], self.model.X.shape[1]
+        jac = np.ones(self.theta.size)
+        for j, name in enumerate(self.model.scalar_names):
+            jac[m + k + j] = self.sigma if name == "lnsigma" else 1.0 - self.rho**2
+        return jac[:, None] * self.cov_params * jac[None, :]
+
+    @property
     def wald_test_rho(self):
         """Wald test of rho = 0 on the atanh scale, as Stata: (chi2(1) statistic, p-value).
 
@@ -103,7 +123,7 @@ class HeckmanResults:
     def summary(self):
         """statsmodels Summary: header, selection and outcome tables, rho and sigma."""
         smry = summary2.Summary()
-        title = "Heckman selection model (" + ("ML" if self.method == "ml" else "two-step") + ")"
+        title = f"{self.model.title} (" + ("ML" if self.method == "ml" else "two-step") + ")"
         smry.add_title(title)
         info = {"Observations:": str(self.nobs), "Selected:": str(self.nobs_selected),
                 "Censored:": str(self.nobs - self.nobs_selected),
@@ -122,9 +142,13 @@ class HeckmanResults:
         smry.add_df(self._table(self.params_outcome, self.bse_outcome,
                                 ["O: " + n for n in self.model.exog_names]),
                     float_format="%.6g")
-        smry.add_df(self._table([self.rho, self.sigma, self.params_lambda],
-                                [self.rho_se, self.sigma_se, self.bse_lambda],
-                                ["rho", "sigma", "lambda (rho*sigma)"]), float_format="%.6g")
+        if hasattr(self, "sigma"):
+            rows = ([self.rho, self.sigma, self.params_lambda],
+                    [self.rho_se, self.sigma_se, self.bse_lambda],
+                    ["rho", "sigma", "lambda (rho*sigma)"])
+        else:
+            rows = ([self.rho], [self.rho_se], ["rho"])
+        smry.add_df(self._table(*rows), float_format="%.6g")
         return smry
 
     def _repr_html_(self):

@@ -1,0 +1,185 @@
+"""Shared machinery of the linear-index selection models (continuous and binary outcome).
+
+A model has the selection index g_o = Z gamma, the outcome index g_r = X beta
+and trailing scalar parameters (atanh rho, and log sigma for a continuous
+outcome). A subclass supplies the per-observation log-likelihood and its
+derivatives in (g_o, g_r, scalars) through ``_obs_terms``; the score, the
+Hessian, Newton's method and the covariance follow here from the chain rule.
+"""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
+
+from ..exceptions import DegenerateEstimateWarning
+from ..models._base import RHO_BOUNDARY
+from ._covariance import ml_covariance
+
+# Steps for differencing the per-observation score in (g_o, g_r, scalars).
+_FD_STEP = 1e-5
+
+
+def _as_2d(name, A):
+    names = list(A.columns) if isinstance(A, pd.DataFrame) else None
+    A = np.asarray(A, dtype=float)
+    if A.ndim == 1:
+        A = A[:, None]
+    if A.ndim != 2:
+        raise ValueError(f"{name} must be 2-dimensional, got shape {A.shape}")
+    if names is None:
+        names = [f"{name.lower()}{j}" for j in range(A.shape[1])]
+    return A, [str(n) for n in names]
+
+
+class LinearSelectionModel:
+    """Base class: probit selection on Z, an outcome index on X, correlated errors.
+
+    Subclasses set ``scalar_names`` (the trailing parameters of theta) and
+    implement ``_check_outcome`` and ``_obs_terms``.
+    """
+
+    scalar_names = ()
+
+    def __init__(self, y, X, s, Z):
+        X, self.exog_names = _as_2d("X", X)
+        Z, self.exog_select_names = _as_2d("Z", Z)
+        y = np.asarray(y, dtype=float).ravel()
+        s = np.asarray(s).ravel()
+        n = Z.shape[0]
+        for name, arr in (("y", y), ("X", X), ("s", s)):
+            if arr.shape[0] != n:
+                raise ValueError(f"{name} has {arr.shape[0]} rows but Z has {n}")
+        if not np.all((s == 0) | (s == 1)):
+            raise ValueError("s must hold only 0/1 or False/True")
+        s = s.astype(bool)
+        if not np.all(np.isfinite(Z)):
+            raise ValueError("Z contains NaN or infinity")
+        if not s.any() or s.all():
+            raise ValueError("s must have both selected (1) and unselected (0) rows")
+        self._check_outcome(y[s])
+        if not np.all(np.isfinite(X[s])):
+            raise ValueError("X contains NaN or infinity at selected rows (s == 1)")
+        for name, A, rows in (("X", X[s], s.sum()), ("Z", Z, n)):
+            if np.linalg.matrix_rank(A) < A.shape[1]:
+                raise ValueError(f"{name} is rank deficient (collinear columns)")
+            if A.shape[1] >= rows:
+                raise ValueError(f"{name} has more columns than usable rows")
+        self.y, self.X, self.s, self.Z = np.where(s, y, 0.0), np.where(s[:, None], X, 0.0), s, Z
+        self._pandas = None
+
+    @classmethod
+    def from_formula(cls, selection, outcome, data):
+        """Build the model from two formulas, e.g. ``"lfp ~ age + educ"``, ``"wage ~ educ"``.
+
+        Both formulas get an intercept unless they say ``- 1``. Rows are never
+        dropped for missing values in the outcome or its regressors (they are
+        only read where selected); missing values in selected rows or in the
+        selection equation raise ``ValueError``.
+        """
+        import patsy
+
+        keep = patsy.NAAction(NA_types=[])
+        s, Z = patsy.dmatrices(selection, data, NA_action=keep, return_type="dataframe")
+        # log(wage) is -inf where wage = 0 in unselected rows: expected, never read.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y, X = patsy.dmatrices(outcome, data, NA_action=keep, return_type="dataframe")
+        if s.shape[1] != 1 or y.shape[1] != 1:
+            raise ValueError("each formula needs exactly one left-hand-side variable")
+        model = cls(y.iloc[:, 0].to_numpy(), X, s.iloc[:, 0].to_numpy(), Z)
+        model._pandas = True
+        return model
+
+    # ------------------------------------------------------------ likelihood
+    def _components(self, theta):
+        """(g_o, g_r, scalar, ...) at theta: the numbers each observation's terms depend on."""
+        m, k = self.Z.shape[1], self.X.shape[1]
+        return [self.Z @ theta[:m], self.X @ theta[m:m + k]] + list(theta[m + k:])
+
+    def loglike(self, theta):
+        """Log-likelihood at ``theta`` = (gamma, beta, scalars in ``scalar_names`` order)."""
+        return float(np.sum(self._obs_terms(*self._components(theta))[0]))
+
+    def score_obs(self, theta):
+        """Per-observation scores (n, p) in the order of ``theta``."""
+        _, derivs = self._obs_terms(*self._components(theta))
+        n = self.s.size
+        cols = [derivs[0][:, None] * self.Z, derivs[1][:, None] * self.X]
+        cols += [np.broadcast_to(d, (n,))[:, None] for d in derivs[2:]]
+        return np.hstack(cols)
+
+    def hessian(self, theta):
+        """Hessian of the log-likelihood, by central differences of the analytic score.
+
+        The score of observation i depends on theta only through a few numbers
+        (g_o, g_r and the scalars), linear in theta; differencing its
+        derivatives in those gives a small second-derivative matrix per
+        observation, and the chain rule assembles H at the cost of two score
+        evaluations per component, whatever the number of regressors.
+        """
+        n = self.s.size
+        base = [np.broadcast_to(np.asarray(c, dtype=float), (n,)).copy()
+                for c in self._components(theta)]
+        c = len(base)
+        h = np.empty((n, c, c))
+        for j in range(c):
+            step = _FD_STEP * max(1.0, float(np.max(np.abs(base[j]))))
+            up, dn = list(base), list(base)
+            up[j] = base[j] + step
+            dn[j] = base[j] - step
+            d_up, d_dn = self._obs_terms(*up)[1], self._obs_terms(*dn)[1]
+            for i in range(c):
+                h[:, i, j] = (d_up[i] - d_dn[i]) / (2 * step)
+        h = 0.5 * (h + h.transpose(0, 2, 1))
+        blocks = [self.Z, self.X] + [np.ones((n, 1))] * (c - 2)
+        H = np.block([[blocks[i].T @ (h[:, i, j][:, None] * blocks[j]) for j in range(c)]
+                      for i in range(c)])
+        return 0.5 * (H + H.T)
+
+    # ------------------------------------------------------------------ fit
+    def _fit_ml(self, theta, cov_type, maxiter, tol):
+        """Newton from ``theta``; returns (theta, cov, llf, n_iter, converged) with warnings."""
+        theta, n_iter, converged = self._newton(theta, maxiter, tol)
+        name = type(self).__name__
+        if not converged:
+            warnings.warn(f"{name} ML did not converge in {n_iter} Newton iterations",
+                          ConvergenceWarning, stacklevel=3)
+        rho = float(np.tanh(theta[-1]))
+        if abs(rho) > RHO_BOUNDARY:
+            warnings.warn(f"degenerate fit: rho = {rho:+.5f} is at the boundary +-1, where the "
+                          "likelihood is not regular; the estimate and its standard errors are "
+                          "not to be trusted (is the outcome equation misspecified?)",
+                          DegenerateEstimateWarning, stacklevel=3)
+        cov = ml_covariance(self.hessian(theta), self.score_obs(theta), cov_type)
+        if np.any(np.diag(cov) <= 0):
+            warnings.warn("the covariance matrix is not positive definite (the fit is not at a "
+                          "regular maximum); the affected standard errors are NaN",
+                          DegenerateEstimateWarning, stacklevel=3)
+        return theta, cov, self.loglike(theta), n_iter, converged
+
+    def _newton(self, theta, maxiter, tol):
+        llf = self.loglike(theta)
+        for it in range(1, maxiter + 1):
+            g = self.score_obs(theta).sum(axis=0)
+            H = self.hessian(theta)
+            try:
+                step = np.linalg.solve(-H, g)
+                decrement = float(g @ step)
+                if not decrement >= 0:
+                    raise np.linalg.LinAlgError
+            except np.linalg.LinAlgError:
+                # Not concave here: a scaled gradient step instead.
+                step = g / max(1.0, np.abs(np.diag(H)).max())
+                decrement = float(g @ step)
+            t = 1.0
+            while t > 1e-10:
+                candidate = theta + t * step
+                new = self.loglike(candidate)
+                if np.isfinite(new) and new >= llf - 1e-12 * abs(llf):
+                    break
+                t *= 0.5
+            theta, llf = candidate, new
+            if decrement < tol:
+                return theta, it, True
+        return theta, maxiter, False
