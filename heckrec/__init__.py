@@ -1,7 +1,7 @@
 """heckrec: Heckman-style selection estimators for debiased recommendation."""
 
 from .exceptions import DegenerateEstimateWarning
-from .models import HeckmanMFRegressor
+from .models import BivariateProbitMF, HeckmanMFRegressor
 
 __version__ = "0.1.0"
-__all__ = ["HeckmanMFRegressor", "DegenerateEstimateWarning", "__version__"]
+__all__ = ["BivariateProbitMF", "HeckmanMFRegressor", "DegenerateEstimateWarning", "__version__"]

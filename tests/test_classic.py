@@ -209,3 +209,72 @@ def test_non_positive_variances_become_nan_with_a_warning():
     assert any(w.category is ConvergenceWarning for w in caught)
     se = np.concatenate([res.bse_select, res.bse_outcome, [res.rho_se]])
     assert np.isnan(se).any()
+
+
+# ------------------------------------------------------------ HeckmanProbit
+@pytest.fixture(scope="module")
+def probit_sim():
+    # make_tobit2 with sigma = 1, outcome 1[X beta + u > 0]: beta = (1, 0.5, -1),
+    # gamma = (0.3, 1, -0.8), rho = 0.5.
+    y, X, s, Z = make_tobit2(20000, rho=0.5, sigma=1.0, random_state=5)
+    return np.where(s == 1, (y > 0).astype(float), np.nan), X, s, Z
+
+
+def test_probit_score_and_hessian_against_finite_differences(probit_sim):
+    from heckrec.classic import HeckmanProbit
+
+    y, X, s, Z = probit_sim
+    model = HeckmanProbit(y[:400], X[:400], s[:400], Z[:400])
+    theta = np.array([0.2, 0.9, -0.7, 1.1, 0.4, -0.9, 0.4])
+    g, H = model.score_obs(theta).sum(axis=0), model.hessian(theta)
+    h = 1e-6
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = h
+        fd = (model.loglike(theta + e) - model.loglike(theta - e)) / (2 * h)
+        assert g[j] == pytest.approx(fd, rel=1e-6, abs=1e-6)
+        col = (model.score_obs(theta + e).sum(0) - model.score_obs(theta - e).sum(0)) / (2 * h)
+        np.testing.assert_allclose(H[:, j], col, rtol=1e-5, atol=1e-5)
+
+
+def test_probit_recovers_parameters(probit_sim):
+    from heckrec.classic import HeckmanProbit
+
+    res = HeckmanProbit(*probit_sim).fit()
+    # Each of 7 estimates within 3.5 standard errors of the truth.
+    assert np.all(np.abs(res.params_select - [0.3, 1.0, -0.8]) < 3.5 * res.bse_select)
+    assert np.all(np.abs(res.params_outcome - [1.0, 0.5, -1.0]) < 3.5 * res.bse_outcome)
+    assert abs(res.rho - 0.5) < 3.5 * res.rho_se
+    assert res.converged and not hasattr(res, "sigma")
+    # rho = 0.5 is far from 0 at n = 20000: both tests reject.
+    assert res.lr_test_rho[1] < 1e-6 and res.wald_test_rho[1] < 1e-6
+    for cov_type in ("opg", "robust"):
+        other = HeckmanProbit(*probit_sim).fit(cov_type=cov_type)
+        # Correct model: every covariance estimates the same matrix (within 10%).
+        np.testing.assert_allclose(other.rho_se, res.rho_se, rtol=0.1)
+    assert "rho" in str(res.summary()) and "sigma" not in str(res.summary())
+
+
+def test_probit_lr_test_uses_independent_probits(probit_sim):
+    from heckrec.classic import HeckmanProbit
+
+    y, X, s, Z = probit_sim
+    model = HeckmanProbit(y, X, s, Z)
+    sel = sm.Probit(s.astype(float), Z).fit(disp=0)
+    out = sm.Probit(y[s == 1], X[s == 1]).fit(disp=0)
+    theta = np.concatenate([sel.params, out.params, [0.0]])
+    # At rho = 0 the likelihood factorises into the two probits.
+    assert model.loglike(theta) == pytest.approx(sel.llf + out.llf, rel=1e-10)
+    assert model.independent_loglike() == pytest.approx(sel.llf + out.llf, rel=1e-8)
+
+
+def test_probit_bad_input(probit_sim):
+    from heckrec.classic import HeckmanProbit
+
+    y, X, s, Z = probit_sim
+    with pytest.raises(ValueError, match="binary"):
+        HeckmanProbit(np.where(s == 1, 2.0, np.nan), X, s, Z)
+    with pytest.raises(ValueError, match="only one value"):
+        HeckmanProbit(np.where(s == 1, 1.0, np.nan), X, s, Z)
+    with pytest.raises(ValueError, match="method='ml'"):
+        HeckmanProbit(y, X, s, Z).fit(method="twostep")

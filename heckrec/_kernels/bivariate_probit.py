@@ -20,11 +20,14 @@ per-pair derivatives into row gradients. Three ways to get P(o = 1, r):
   in g_r and a only) and MC^o, the same with the roles of g_o and g_r
   swapped (differentiable in g_o and a only); both estimate P(o = 1, r = 1).
   ``step`` picks which: the fit alternates between them (Algorithm 1).
-  P(o = 1, r = 0) is Phi(g_o) - MC, which sampling error can make zero or
-  negative; such a probability is raised to the floor Phi(g_o) / (2 L), half
-  the smallest share one of L draws can carry, where its derivatives in g_r
-  and a are zero. The count of floored pairs is returned so the fit can
-  report it.
+  P(o = 1, r = 0) is Phi(g_o) - MC, which sampling error makes zero or
+  negative for a pair whose P(r = 0 | o = 1) is small. The guard: where
+  the same draws' direct estimate of P(o = 1, r = 0) (MC with Phi(-z) in the
+  r step, the complementary gate in the o step; positive, consistent) is
+  larger, it is used instead; the count of such pairs is returned. A
+  first version floored the difference at Phi(g_o) / (2 L) instead; that
+  floor made impossible outcomes cheap, and the fit ran to rho = 1 (exact
+  log-likelihood -433,884 against -4,440 at the exact fit).
 """
 
 import math
@@ -102,64 +105,81 @@ def ghk_terms(g_o, g_r, r, o, a, log_v, d_o, d_r):
     return ll, ga
 
 
+@njit(cache=True)
+def _mc_pair(go, gr, r_is_1, ca, sa, eps, step_r):
+    """One observed pair's MC term: (loglik, dl/dg_o, dl/dg_r, dl/da, guarded)."""
+    n_draws = eps.shape[0]
+    lc_o, mills_o = log_ndtr_mills(go)
+    # r step: draws of U_O, gate 1[eps > -g_o], Phi's argument moves with g_r.
+    # o step: draws of U_R, gate 1[eps > -g_r] (r = 1) or its complement
+    # (r = 0), Phi's argument moves with g_o.
+    mover = gr if step_r else go
+    gate = go if step_r else gr
+    s1 = 0.0   # sum of Phi(z_l) over the gate: n_draws * MC
+    s1_m = 0.0
+    s1_a = 0.0
+    s0 = 0.0   # the direct estimate of P(o = 1, r = 0), used as the guard
+    s0_m = 0.0
+    s0_a = 0.0
+    for l in range(n_draws):
+        z = mover * ca + eps[l] * sa
+        lz, mz = log_ndtr_mills(z)
+        cdf = math.exp(lz)
+        pdf_m = cdf * mz * ca                          # d Phi(z) / d mover
+        pdf_a = cdf * mz * (mover * sa + eps[l] * ca)  # d Phi(z) / d a
+        if eps[l] > -gate:
+            s1 += cdf
+            s1_m += pdf_m
+            s1_a += pdf_a
+            if step_r:
+                s0 += math.exp(log_ndtr_mills(-z)[0])  # Phi(-z), accurate in its tail
+                s0_m -= pdf_m
+                s0_a -= pdf_a
+        elif not step_r:
+            s0 += cdf
+            s0_m += pdf_m
+            s0_a += pdf_a
+    guarded = 0
+    if r_is_1:
+        p, dp_m, dp_a, dp_o = s1 / n_draws, s1_m / n_draws, s1_a / n_draws, 0.0
+    else:
+        # The paper's Phi(g_o) - MC, unless the direct estimate is larger (then
+        # the subtraction has lost the probability to sampling error).
+        p_o = math.exp(lc_o)
+        p = p_o - s1 / n_draws
+        dp_m, dp_a, dp_o = -s1_m / n_draws, -s1_a / n_draws, p_o * mills_o
+        if p < s0 / n_draws:
+            guarded = 1
+            p, dp_m, dp_a, dp_o = s0 / n_draws, s0_m / n_draws, s0_a / n_draws, 0.0
+    if p <= 0.0:
+        # No draw supports this outcome: log-probability 700 below Phi(g_o),
+        # a wall rather than a soft floor, with no gradient to follow.
+        return lc_o - 700.0, (0.0 if step_r else mills_o), 0.0, 0.0, guarded
+    if step_r:
+        return math.log(p), 0.0, dp_m / p, dp_a / p, guarded
+    return math.log(p), (dp_o + dp_m) / p, 0.0, dp_a / p, guarded
+
+
 @njit(cache=True, parallel=True)
 def mc_terms(g_o, g_r, r, o, a, eps, step_r, d_o, d_r):
-    """The paper's MC^r (``step_r``) or MC^o likelihood; returns (loglik, dl/da, n_floored)."""
+    """The paper's MC^r (``step_r``) or MC^o likelihood; returns (loglik, dl/da, n_guarded)."""
     ca = math.cosh(a)
     sa = math.sinh(a)
-    n_draws = eps.shape[0]
     ll = 0.0
     ga = 0.0
-    n_floor = 0
+    n_guard = 0
     for j in prange(g_o.shape[0]):
-        go = g_o[j]
-        lc_o, mills_o = log_ndtr_mills(go)
-        if not o[j]:
-            lc, m = log_ndtr_mills(-go)
-            ll += lc
-            d_o[j] = -m
-            d_r[j] = 0.0
-            continue
-        # In the r step the indicator is on g_o and Phi's argument moves with g_r;
-        # in the o step the other way round.
-        mover = g_r[j] if step_r else go
-        gate = go if step_r else g_r[j]
-        mc = 0.0
-        d_mover = 0.0
-        d_a = 0.0
-        for l in range(n_draws):
-            if eps[l] > -gate:
-                z = mover * ca + eps[l] * sa
-                lz, mz = log_ndtr_mills(z)
-                cdf = math.exp(lz)
-                mc += cdf
-                d_mover += cdf * mz * ca
-                d_a += cdf * mz * (mover * sa + eps[l] * ca)
-        mc /= n_draws
-        d_mover /= n_draws
-        d_a /= n_draws
-        p_o = math.exp(lc_o)
-        floor = p_o / (2.0 * n_draws)
-        if r[j] > 0.5:
-            p, sign, dp_o = mc, 1.0, 0.0
+        if o[j]:
+            lj, doj, drj, daj, gj = _mc_pair(g_o[j], g_r[j], r[j] > 0.5, ca, sa, eps, step_r)
         else:
-            # P(o=1, r=0) = Phi(g_o) - MC; dPhi(g_o)/dg_o = Phi(g_o) mills(g_o)
-            p, sign, dp_o = p_o - mc, -1.0, p_o * mills_o
-        if p < floor:
-            n_floor += 1
-            ll += math.log(floor)
-            d_o[j] = mills_o if not step_r else 0.0
-            d_r[j] = 0.0
-            continue
-        ll += math.log(p)
-        ga += sign * d_a / p
-        if step_r:
-            d_r[j] = sign * d_mover / p
-            d_o[j] = 0.0
-        else:
-            d_o[j] = (dp_o + sign * d_mover) / p
-            d_r[j] = 0.0
-    return ll, ga, n_floor
+            lj, mj = log_ndtr_mills(-g_o[j])
+            doj, drj, daj, gj = -mj, 0.0, 0.0, 0
+        ll += lj
+        ga += daj
+        n_guard += gj
+        d_o[j] = doj
+        d_r[j] = drj
+    return ll, ga, n_guard
 
 
 @njit(cache=True, parallel=True)

@@ -41,7 +41,7 @@ class HeckmanProbit(LinearSelectionModel):
     >>> from heckrec.classic import HeckmanProbit
     >>> from heckrec.datasets import make_tobit2
     >>> y, X, s, Z = make_tobit2(5000, rho=0.5, sigma=1.0, random_state=0)
-    >>> res = HeckmanProbit((y > 1).astype(float), X, s, Z).fit()
+    >>> res = HeckmanProbit((y > 0).astype(float), X, s, Z).fit()
     >>> round(res.rho, 1)
     0.5
     """

@@ -16,7 +16,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._array.heckman_continuous import mf_score
 from ..exceptions import DegenerateEstimateWarning
@@ -142,7 +142,7 @@ class SelectionMFBase(BaseEstimator):
             scaling = BlockScaling(layout, pairs, theta0, objective.penalty)
         else:
             scaling = DiagonalScaling(layout.curvature_scale(pairs, theta0, objective.penalty))
-        result = lbfgs(objective, theta0, self.max_iter, self.tol, self.verbose, scaling)
+        result = self._solve(objective, theta0, scaling)
         self.n_epochs_ = n_adam
         if not result.converged:
             warnings.warn(f"{type(self).__name__} did not converge in {result.n_iter} "
@@ -154,9 +154,11 @@ class SelectionMFBase(BaseEstimator):
         self.converged_ = result.converged
         self.n_pairs_, self.n_observed_ = pairs.n_pairs, int(o.sum())
         self.n_users_, self.n_items_ = pairs.n_users, pairs.n_items
-        self.loglik_ = float(likelihood.loglik_grad(self.theta_, layout, pairs, self.backend)[0])
+        reported = self._reported_likelihood(likelihood)
+        self.loglik_ = float(reported.loglik_grad(self.theta_, layout, pairs, self.backend)[0])
         self.objective_ = objective.penalty_value(self.theta_) - self.loglik_
         self._layout, self._frozen, self._pairs = layout, frozen, pairs
+        self.se_info_ = {}  # filled when standard errors are computed
         self._finish_fit(objective, y[o])
         del self._pairs  # only needed during fit; keeps the fitted estimator small
         return self
@@ -168,11 +170,25 @@ class SelectionMFBase(BaseEstimator):
                 shape = layout.shapes[f"{name}_{tag}"]
                 blocks[f"{name}_{tag}"] = rng.normal(0.0, self.init_scale, shape)
         if self.init == "spectral" and not pairs.o.all():
-            spectral = spectral_start(pairs, self.n_factors, rng)
+            spectral = spectral_start(pairs, self.n_factors, rng,
+                                      self._outcome_slope(pairs.r[pairs.o]))
             if spectral is not None:
                 blocks.update(spectral)
         blocks.update(self._init_scalars(pairs.r[pairs.o]))
         return layout.pack(blocks)
+
+    # Hooks a subclass may override -------------------------------------
+    def _solve(self, objective, theta0, scaling):
+        """Minimise ``objective`` from ``theta0``; full-batch L-BFGS by default."""
+        return lbfgs(objective, theta0, self.max_iter, self.tol, self.verbose, scaling)
+
+    def _reported_likelihood(self, fitted):
+        """The likelihood whose value ``loglik_`` reports (the fitted one by default)."""
+        return fitted
+
+    def _outcome_slope(self, r_observed):
+        """Scale of the outcome in the spectral start (1: continuous outcome)."""
+        return 1.0
 
     def _profiled_cov(self, objective, names):
         """Covariance of the named scalar parameters, embeddings profiled out."""
@@ -227,6 +243,13 @@ class SelectionMFBase(BaseEstimator):
                      zero_row(getattr(p, f"bi_{tag}")), zero_row(getattr(p, f"P_{tag}")),
                      zero_row(getattr(p, f"Q_{tag}")), getattr(p, f"w_{tag}"), users, items, F)
             for tag in ("o", "r"))
+
+    @staticmethod
+    def _mean_loglik(ll, sample_weight):
+        """(Weighted) mean of per-pair log-likelihoods, the value of ``score``."""
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, ll)
+        return float(np.average(ll, weights=sample_weight))
 
     def predict_selection_proba(self, X):
         """P(o = 1 | x) = Phi(g_o(x)), the probability that a pair is observed."""

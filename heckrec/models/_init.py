@@ -7,7 +7,8 @@ factors. The spectral start reads biases and factors off the data instead:
   SVD of the doubly-centred ``o`` the factors, all divided by phi(Phi^-1(mean o)),
   the slope of the probit at the mean (a linearisation of Phi(mu + g)).
 - outcome: the same on the observed ``r`` (missing cells as zeros, so the SVD is
-  divided by the observed share).
+  divided by the observed share), for a binary ``r`` also divided by the probit
+  slope at its mean.
 """
 
 import numpy as np
@@ -40,8 +41,11 @@ def _factors(pairs, users, items, resid, k, share, rng):
     return U * root, Vt.T * root
 
 
-def spectral_start(pairs, n_factors, rng):
+def spectral_start(pairs, n_factors, rng, outcome_slope=1.0):
     """Biases and factors of g_o and g_r read off the data (see the module docstring).
+
+    ``outcome_slope`` divides the outcome's part as the probit slope divides the
+    selection's: 1 for a continuous outcome, phi(Phi^-1(mean r)) for a binary one.
 
     Returns a dict of blocks, or ``None`` when the grid is too small for a rank
     ``n_factors`` SVD (the caller then starts from random factors).
@@ -53,7 +57,8 @@ def spectral_start(pairs, n_factors, rng):
     slope = norm.pdf(ndtri(p))
     everything = np.ones(pairs.n_pairs, dtype=bool)
     blocks = {}
-    for tag, values, rows, scale in (("o", o, everything, slope), ("r", pairs.r, pairs.o, 1.0)):
+    for tag, values, rows, scale in (("o", o, everything, slope),
+                                       ("r", pairs.r, pairs.o, outcome_slope)):
         bu, bi, users, items, resid = _centred(pairs, values, rows, scale)
         blocks[f"bu_{tag}"], blocks[f"bi_{tag}"] = bu, bi
         if n_factors:

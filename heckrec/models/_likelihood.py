@@ -15,6 +15,18 @@ from .._kernels import heckman_continuous as kernels
 BACKENDS = ("numba", "numpy", "cupy")
 
 
+def finish_global_gradients(g, g_w_o_u, g_w_r_u):
+    """Fill the gradients of mu and w from the row sums the kernels left.
+
+    dl/dmu is the sum of all per-pair derivatives, i.e. of the user biases';
+    dl/dw is the sum of the per-user partial sums ``g_w_*_u``.
+    """
+    g.mu_o[0] = g.bu_o.sum()
+    g.mu_r[0] = g.bu_r.sum()
+    g.w_o[:] = g_w_o_u.sum(axis=0)
+    g.w_r[:] = g_w_r_u.sum(axis=0)
+
+
 class ContinuousHeckmanLikelihood:
     """Closed-form likelihood of the continuous-outcome selection model (GUIDE section 1)."""
 
@@ -49,10 +61,6 @@ class ContinuousHeckmanLikelihood:
                           d_o, d_r, g.bu_o, g.P_o, g.bu_r, g.P_r, g_w_o_u, g_w_r_u, scal_u)
         kernels.item_pass(pairs.item_ptr, pairs.item_order, pairs.users, d_o, d_r,
                           p.P_o, p.P_r, g.bi_o, g.Q_o, g.bi_r, g.Q_r)
-        # dl/dmu is the sum of all per-pair derivatives = the sum of the user biases'.
-        g.mu_o[0] = g.bu_o.sum()
-        g.mu_r[0] = g.bu_r.sum()
-        g.w_o[:] = g_w_o_u.sum(axis=0)
-        g.w_r[:] = g_w_r_u.sum(axis=0)
+        finish_global_gradients(g, g_w_o_u, g_w_r_u)
         ll, g.a[0], g.s[0] = scal_u.sum(axis=0)
         return float(ll), grad

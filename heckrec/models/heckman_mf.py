@@ -3,7 +3,6 @@
 import numpy as np
 import scipy.special
 from sklearn.base import RegressorMixin
-from sklearn.utils.validation import _check_sample_weight
 
 from .._array.heckman_continuous import log_ndtr_mills, pair_terms
 from ._base import RHO_BOUNDARY, SelectionMFBase
@@ -209,9 +208,7 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
             a = float(self.params_.a)
         ll = pair_terms(np, scipy.special, g_o, g_r, np.where(o, y, 0.0), o, a,
                         float(self.params_.s))[0]
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, ll)
-        return float(np.average(ll, weights=sample_weight))
+        return self._mean_loglik(ll, sample_weight)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
