@@ -193,8 +193,9 @@ def test_rho_at_the_boundary_is_reported():
 
 
 def test_non_positive_variances_become_nan_with_a_warning():
-    from heckrec import DegenerateEstimateWarning
     from sklearn.exceptions import ConvergenceWarning
+
+    from heckrec import DegenerateEstimateWarning
 
     # Measured: at true rho 0.999 (seed 0) the fit ends at rho = 0.99995 with a
     # Hessian that is not negative definite.

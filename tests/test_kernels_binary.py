@@ -10,8 +10,11 @@ import pytest
 from scipy.special import log_ndtr, ndtri
 
 from heckrec._kernels import bivariate_probit as terms
-from heckrec._kernels.bivariate_normal import (GENZ_FLOOR, log_bvn_cdf_array,
-                                               log_bvn_tail_array)
+from heckrec._kernels.bivariate_normal import (
+    GENZ_FLOOR,
+    log_bvn_cdf_array,
+    log_bvn_tail_array,
+)
 from heckrec._kernels.normal import ndtri_log_array
 
 DATA = Path(__file__).with_name("data")

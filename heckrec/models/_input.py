@@ -3,8 +3,12 @@
 import numpy as np
 import pandas as pd
 from sklearn.utils import column_or_1d
-from sklearn.utils.validation import (_check_feature_names, _check_n_features, check_array,
-                                      validate_data)
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    check_array,
+    validate_data,
+)
 
 
 def validate_X(estimator, X, reset):
