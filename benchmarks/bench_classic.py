@@ -8,6 +8,7 @@ Run: python benchmarks/bench_classic.py
 """
 
 from _common import median_time, write
+
 from heckrec.classic import HeckmanSelection
 from heckrec.datasets import make_tobit2
 

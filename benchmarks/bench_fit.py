@@ -14,6 +14,7 @@ import time
 import warnings
 
 from _common import write
+
 from heckrec import HeckmanMFRegressor
 from heckrec.datasets import make_selection_mf
 

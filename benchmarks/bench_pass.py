@@ -10,9 +10,9 @@ Run: python benchmarks/bench_pass.py [--quick]
 import sys
 
 import numpy as np
-
 from _common import median_time, write
 from _plain_kernel import plain_pass
+
 from heckrec.models._layout import ParamLayout
 from heckrec.models._likelihood import ContinuousHeckmanLikelihood
 from heckrec.models._pairs import PairSet
