@@ -29,9 +29,12 @@ SECTIONS = [
      "`benchmarks/bench_classic.py`. Target: under 10 s at n = 1e6."),
     ("binary_pass", "Binary outcome: likelihood + gradient pass by method",
      "`benchmarks/bench_binary.py`. The exact likelihood uses Genz's quadrature where "
-     "Phi2 >= 1e-2 and the log-space tail integral (about 34x slower per call: 10.9 us "
-     "against 0.32 us, measured over 2e5 random arguments) below it. The simulators' "
-     "error is against exact at the same parameters."),
+     "Phi2 >= 1e-2 and the slower log-space tail integral below it (next table). The "
+     "simulators' error is against exact at the same parameters."),
+    ("bvn_accuracy", "Bivariate normal CDF: Genz against the tail integral",
+     "`benchmarks/bvn_accuracy.py`. Why the exact likelihood switches from Genz's "
+     "formula to the tail integral below Phi2 = 1e-2 (log Phi2 = -4.6): Genz's absolute "
+     "accuracy is a relative one only where Phi2 is not small."),
     ("binary_fit", "Binary outcome: fits by method",
      "`benchmarks/bench_binary.py`. BivariateProbitMF fitted by each likelihood on the "
      "same data; the exact log-likelihood at each estimate makes them comparable."),
