@@ -233,3 +233,30 @@ def test_not_fitted(small):
     X, *_ = small
     with pytest.raises(NotFittedError):
         BivariateProbitMF().predict_proba(X)
+
+
+def test_run_to_the_boundary_is_stopped_and_reported(small):
+    # This grid with rank-2 factors drives rho to +1 (measured: 0.9999999996
+    # after 1000 iterations before L-BFGS learned to stop at |rho| > 0.9999).
+    X, r, o, _ = small
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        est = small_estimator(compute_se=True).fit(X, r, o)
+    kinds = {w.category for w in caught}
+    assert DegenerateEstimateWarning in kinds and ConvergenceWarning not in kinds
+    assert est.degenerate_ is not None and not est.converged_
+    assert abs(est.rho_) > 0.9999 and np.isnan(est.rho_se_)
+    assert est.n_iter_ < 1000
+
+
+def test_reg_rho_shrinks_rho_towards_zero(biases_small):
+    X, r, o, free = biases_small
+    pinned = BivariateProbitMF(n_factors=0, reg_rho=1e8, random_state=0).fit(X, r, o)
+    assert abs(pinned.rho_) < 1e-4
+    some = BivariateProbitMF(n_factors=0, reg_rho=30.0, random_state=0).fit(X, r, o)
+    assert 0 < some.rho_ < free.rho_          # shrunk, not flipped
+    # The prior adds information on the atanh scale (on the rho scale the delta
+    # method's 1 - rho^2 grows as rho shrinks, and the SE can grow with it).
+    assert some.rho_se_ / (1 - some.rho_**2) < free.rho_se_ / (1 - free.rho_**2)
+    # The unpenalised fit has the highest log-likelihood of the three.
+    assert free.loglik_ >= some.loglik_ >= pinned.loglik_

@@ -32,6 +32,9 @@ from ._solvers import adam, lbfgs
 
 #: |rho| beyond this is reported as a boundary (degenerate) estimate.
 RHO_BOUNDARY = 0.99
+#: L-BFGS stops once |rho| passes this: the fit is running to the boundary, and
+#: where exactly it stops is no estimate (Coat ran 1000 iterations without this).
+RHO_STOP = 0.9999
 
 
 class SelectionMFBase(BaseEstimator):
@@ -49,6 +52,7 @@ class SelectionMFBase(BaseEstimator):
         "n_factors": [Interval(Integral, 0, None, closed="left")],
         "reg_factors": [Interval(Real, 0, None, closed="left")],
         "reg_bias": [Interval(Real, 0, None, closed="left")],
+        "reg_rho": [Interval(Real, 0, None, closed="left")],
         "solver": [StrOptions({"lbfgs", "adam"})],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="neither")],
@@ -63,13 +67,14 @@ class SelectionMFBase(BaseEstimator):
         "verbose": ["verbose"],
     }
 
-    def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, solver="lbfgs",
+    def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, reg_rho=0.0, solver="lbfgs",
                  max_iter=1000, tol=1e-7, learning_rate=0.01, batch_size=65536,
                  init="spectral", init_scale=0.1, scaling="block", backend="numba",
                  compute_se=True, random_state=None, verbose=0):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
         self.reg_bias = reg_bias
+        self.reg_rho = reg_rho
         self.solver = solver
         self.max_iter = max_iter
         self.tol = tol
@@ -129,7 +134,7 @@ class SelectionMFBase(BaseEstimator):
                     frozen[layout.slices[name]] = True
             theta0[layout.slices["mu_o"]] = 8.0  # Phi(8) = 1 - 6e-16: everything observed
         objective = PenalisedObjective(likelihood, layout, pairs, self.reg_factors,
-                                       self.reg_bias, self.backend, frozen)
+                                       self.reg_bias, self.backend, frozen, self.reg_rho)
         n_adam = 0
         if self.solver == "adam":
             # Mini-batch epochs get near the optimum cheaply, but leave rho far
@@ -144,7 +149,8 @@ class SelectionMFBase(BaseEstimator):
             scaling = DiagonalScaling(layout.curvature_scale(pairs, theta0, objective.penalty))
         result = self._solve(objective, theta0, scaling)
         self.n_epochs_ = n_adam
-        if not result.converged:
+        if not result.converged and not result.stopped:
+            # (a stop at the rho boundary is reported by the degenerate-fit warning)
             warnings.warn(f"{type(self).__name__} did not converge in {result.n_iter} "
                           f"iterations ({result.message}); increase max_iter or check the data",
                           ConvergenceWarning, stacklevel=2)
@@ -180,7 +186,19 @@ class SelectionMFBase(BaseEstimator):
     # Hooks a subclass may override -------------------------------------
     def _solve(self, objective, theta0, scaling):
         """Minimise ``objective`` from ``theta0``; full-batch L-BFGS by default."""
-        return lbfgs(objective, theta0, self.max_iter, self.tol, self.verbose, scaling)
+        return lbfgs(objective, theta0, self.max_iter, self.tol, self.verbose, scaling,
+                     stop=self._boundary_stop(objective.layout))
+
+    @staticmethod
+    def _boundary_stop(layout):
+        """A ``stop`` test for L-BFGS: rho has run past RHO_STOP."""
+        index = layout.index("a")
+
+        def stop(theta):
+            rho = float(np.tanh(theta[index]))
+            return f"rho ran to the boundary ({rho:+.5f})" if abs(rho) > RHO_STOP else None
+
+        return stop
 
     def _reported_likelihood(self, fitted):
         """The likelihood whose value ``loglik_`` reports (the fitted one by default)."""

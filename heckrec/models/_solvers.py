@@ -13,16 +13,19 @@ class SolverResult:
     n_iter: int
     converged: bool
     message: str
+    #: True when ``stop`` ended the run (e.g. rho at the boundary), not the iteration limit.
+    stopped: bool = False
 
 
-def lbfgs(objective, theta0, max_iter, tol, verbose=0, scaling=None):
+def lbfgs(objective, theta0, max_iter, tol, verbose=0, scaling=None, stop=None):
     """Minimise ``objective`` (returns scaled f, grad) with scipy's L-BFGS-B.
 
     With ``scaling`` (an object with ``to_phi``, ``to_theta`` and
     ``grad_to_phi``, see :mod:`heckrec.models._scaling`), L-BFGS works in the
     variables ``phi = A theta`` in which the Hessian is closer to the identity.
     Stops when the largest gradient entry (in phi) is below ``tol / 100`` or the
-    relative decrease of f in one iteration is below ``tol / 1000``. Both are
+    relative decrease of f in one iteration is below ``tol / 1000``, or when
+    ``stop(theta)`` returns a message (checked after every iteration). Both tolerances are
     far below ``tol`` because the likelihood is very flat in rho: with
     ftol = 1e-7 L-BFGS was measured stopping at rho = 0.07 on data whose
     optimum is rho = 0.62 (objective 1.5e-4 per pair away).
@@ -44,10 +47,16 @@ def lbfgs(objective, theta0, max_iter, tol, verbose=0, scaling=None):
         if verbose:
             print(f"[lbfgs] iter {state['it']:4d}  objective {intermediate_result.fun:.8f}  "
                   f"{time.perf_counter() - start:7.1f}s", flush=True)
+        if stop is not None:
+            state["stop"] = stop(to_theta(intermediate_result.x))
+            if state["stop"]:
+                raise StopIteration  # scipy >= 1.11 ends the run and returns this iterate
 
     res = minimize(fun, to_phi(theta0), jac=True, method="L-BFGS-B", callback=callback,
                    options={"maxiter": max_iter, "ftol": tol * 1e-3, "gtol": tol * 1e-2,
                             "maxcor": 50})
+    if state.get("stop"):
+        return SolverResult(to_theta(res.x), int(res.nit), False, state["stop"], stopped=True)
     return SolverResult(to_theta(res.x), int(res.nit), bool(res.success), str(res.message))
 
 

@@ -61,7 +61,7 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
         measured (``benchmarks/bench_binary.py``, docs/benchmarks.md).
     n_draws : int, default=100
         Draws for ``"ghk"`` and ``"mc"`` (unused by ``"exact"``).
-    reg_factors, reg_bias, solver, max_iter, tol, learning_rate, batch_size, init, \
+    reg_factors, reg_bias, reg_rho, solver, max_iter, tol, learning_rate, batch_size, init, \
 init_scale, scaling, compute_se, random_state, verbose
         As in :class:`heckrec.HeckmanMFRegressor`. ``solver="adam"`` is not
         available with ``likelihood="mc"`` (its steps are full-batch L-BFGS);
@@ -112,10 +112,11 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
     }
 
     def __init__(self, n_factors=8, *, likelihood="exact", n_draws=100, reg_factors=1.0,
-                 reg_bias=0.1, solver="lbfgs", max_iter=1000, tol=1e-7, learning_rate=0.01,
+                 reg_bias=0.1, reg_rho=0.0, solver="lbfgs", max_iter=1000, tol=1e-7, learning_rate=0.01,
                  batch_size=65536, init="spectral", init_scale=0.1, scaling="block",
                  backend="numba", compute_se=True, random_state=None, verbose=0):
-        super().__init__(n_factors, reg_factors=reg_factors, reg_bias=reg_bias, solver=solver,
+        super().__init__(n_factors, reg_factors=reg_factors, reg_bias=reg_bias, reg_rho=reg_rho,
+                         solver=solver,
                          max_iter=max_iter, tol=tol, learning_rate=learning_rate,
                          batch_size=batch_size, init=init, init_scale=init_scale,
                          scaling=scaling, backend=backend, compute_se=compute_se,
@@ -227,11 +228,16 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
                 objective.likelihood.step_r = step_r
                 objective.frozen = base_frozen | ~(moving | rho)
                 result = lbfgs(objective, theta, min(self.max_iter, MC_STEP_ITER), self.tol,
-                               self.verbose, scaling)
+                               self.verbose, scaling, stop=self._boundary_stop(layout))
                 theta, n_iter = result.theta, n_iter + result.n_iter
+                if result.stopped:
+                    break
             if self.verbose:
                 print(f"[mc] round {n_round}: rho {np.tanh(theta[layout.index('a')]):+.5f}",
                       flush=True)
+            if result.stopped:
+                message = result.message
+                break
             if np.max(np.abs(theta - start)) < MC_STEP_TOL:
                 converged, message = True, "parameters stopped moving"
                 break
@@ -241,7 +247,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         objective.likelihood.step_r = True
         objective.full(theta)
         self.n_floored_ = int(objective.likelihood.n_floored)
-        return SolverResult(theta, n_iter, converged, message)
+        return SolverResult(theta, n_iter, converged, message, stopped=result.stopped)
 
     def _finish_fit(self, objective, r_observed):
         p = self.params_
@@ -259,7 +265,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         if self.compute_se:
             exact = PenalisedObjective(BivariateProbitLikelihood("exact"), self._layout,
                                        self._pairs, self.reg_factors, self.reg_bias,
-                                       self.backend, self._frozen)
+                                       self.backend, self._frozen, self.reg_rho)
             var_a = self._profiled_cov(exact, ["a"])[0, 0]
             self.rho_se_ = float((1.0 - self.rho_**2) * np.sqrt(var_a))
 
