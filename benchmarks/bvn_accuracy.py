@@ -13,11 +13,10 @@ import math
 import time
 
 import numpy as np
+from _common import write
 from numba import njit
 
 from heckrec._kernels.bivariate_normal import genz_upper, log_bvn_tail_array
-
-from _common import write
 
 
 @njit(cache=True)

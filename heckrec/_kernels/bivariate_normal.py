@@ -191,16 +191,17 @@ def log_bvn_tail(h, k, ca, sa):
     left = _drop_point(c, -4.0 * width, target, k, ca, sa)
     right = min(_drop_point(c, 4.0 * width, target, k, ca, sa), h) if x < h else c
     # Panels are graded from every breakpoint by the local scale of the
-    # integrand there: the mode, the ends (h may cut through the step of Phi)
-    # and the step of Phi at x = k / rho, which for |rho| -> 1 is sharp
+    # integrand there: the mode, the upper limit h (it may cut through the step
+    # of Phi) and the step of Phi at x = k / rho, which for |rho| -> 1 is sharp
     # (width 1 / |sinh a|) and need not sit at the mode.
     step = k * ca / sa if sa != 0.0 else -math.inf
     total = 0.0
     for lo, hi in ((left, c), (c, right)):
         if hi <= lo:
             continue
-        w_lo = _local_width(lo, k, ca, sa)
-        w_hi = _local_width(hi, k, ca, sa)
+        # A drop point needs no grading: the integrand there is e^-40 of its peak.
+        w_lo = _local_width(lo, k, ca, sa) if lo == c else hi - lo
+        w_hi = _local_width(hi, k, ca, sa) if (hi == c or hi == h) else hi - lo
         if lo < step < hi:
             w_step = _local_width(step, k, ca, sa)
             total += _graded(lo, step, w_lo, w_step, k, ca, sa, peak)

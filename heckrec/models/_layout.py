@@ -95,11 +95,14 @@ class ParamLayout:
         return d + penalty
 
     def penalised_mask(self, xp=np):
-        """1.0 where a parameter is an embedding (P, Q), 2.0 for biases (b_u, b_i), else 0."""
+        """1.0 where a parameter is an embedding (P, Q), 2.0 for biases (b_u, b_i),
+        3.0 for atanh(rho), else 0."""
         mask = xp.zeros(self.size)
         for tag in ("o", "r"):
             mask[self.slices[f"P_{tag}"]] = 1.0
             mask[self.slices[f"Q_{tag}"]] = 1.0
             mask[self.slices[f"bu_{tag}"]] = 2.0
             mask[self.slices[f"bi_{tag}"]] = 2.0
+        if "a" in self.slices:
+            mask[self.slices["a"]] = 3.0
         return mask

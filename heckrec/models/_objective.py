@@ -4,7 +4,7 @@ import numpy as np
 
 
 class PenalisedObjective:
-    """``F(theta) = -loglik(theta) + reg_factors/2 |P,Q|^2 + reg_bias/2 |b|^2``.
+    """``F(theta) = -loglik(theta) + reg_factors/2 |P,Q|^2 + reg_bias/2 |b|^2 + reg_rho/2 a^2``.
 
     Calls return the value and gradient divided by ``scale`` (the number of
     pairs in the full data), so tolerances mean the same at any data size.
@@ -15,18 +15,20 @@ class PenalisedObjective:
     likelihood : object with ``loglik_grad(theta, layout, pairs, backend)``
     layout : ParamLayout
     pairs : PairSet
-    reg_factors, reg_bias : float
-        L2 penalties (prior precisions) of the embeddings and of the biases.
+    reg_factors, reg_bias, reg_rho : float
+        L2 penalties (prior precisions) of the embeddings, of the biases and of
+        a = atanh(rho).
     backend : str
     frozen : ndarray of bool or None
     """
 
     def __init__(self, likelihood, layout, pairs, reg_factors, reg_bias, backend="numba",
-                 frozen=None):
+                 frozen=None, reg_rho=0.0):
         self.likelihood, self.layout, self.pairs = likelihood, layout, pairs
         self.backend = backend
         mask = layout.penalised_mask()
-        self.penalty = np.where(mask == 1.0, reg_factors, np.where(mask == 2.0, reg_bias, 0.0))
+        self.penalty = np.select([mask == 1.0, mask == 2.0, mask == 3.0],
+                                 [reg_factors, reg_bias, reg_rho], 0.0)
         self.frozen = frozen
         self.scale = float(pairs.n_pairs)
         self.n_evals = 0

@@ -28,10 +28,10 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
     The fit minimises the penalised negative log-likelihood ::
 
         -loglik + reg_factors / 2 (|P_o|^2 + |Q_o|^2 + |P_r|^2 + |Q_r|^2)
-                + reg_bias / 2 (|b_o|^2 + |b_r|^2),
+                + reg_bias / 2 (|b_o|^2 + |b_r|^2) + reg_rho / 2 atanh(rho)^2,
 
     i.e. the posterior mode under independent normal priors on the embeddings
-    and biases (mu, w, rho and sigma are not penalised).
+    and biases, and on atanh(rho) when reg_rho > 0 (mu, w and sigma are not penalised).
 
     Parameters
     ----------
@@ -43,6 +43,13 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         likelihood in a combined loss.
     reg_bias : float, default=0.1
         L2 penalty on the user and item biases.
+    reg_rho : float, default=0.0
+        L2 penalty on atanh(rho): a normal prior centred on rho = 0 with this
+        precision. 0 is maximum likelihood in rho. Where the in-sample
+        likelihood runs rho to +-1 but held-out likelihood (``score``) says
+        that overfits (measured on Coat, docs/model.md), choose it by
+        cross-validation on ``score``; the standard error is then the
+        posterior one.
     solver : {"lbfgs", "adam"}, default="lbfgs"
         Full-batch L-BFGS (scipy, analytic gradient, variables rescaled by
         pair counts), or mini-batch Adam epochs followed by full-batch L-BFGS
