@@ -296,7 +296,8 @@ class SelectionMFBase(BaseEstimator):
                               "0.975]": est + crit * se}, index=names)
         smry.add_df(table, float_format="%.5g")
         smry.add_text("Standard errors: inverse penalised Hessian with the embeddings "
-                      "profiled out (Schur complement), delta method for rho and sigma.")
+                      "profiled out (Schur complement), delta method for "
+                      + " and ".join(names) + ".")
         return smry
 
     def __sklearn_tags__(self):
