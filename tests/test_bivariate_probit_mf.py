@@ -260,3 +260,19 @@ def test_reg_rho_shrinks_rho_towards_zero(biases_small):
     assert some.rho_se_ / (1 - some.rho_**2) < free.rho_se_ / (1 - free.rho_**2)
     # The unpenalised fit has the highest log-likelihood of the three.
     assert free.loglik_ >= some.loglik_ >= pinned.loglik_
+
+
+def test_bad_o_and_outcome_messages(small):
+    X, r, o, _ = small
+    with pytest.raises(ValueError, match="observation indicator"):
+        small_estimator().fit(X, r, np.where(o == 1, 2, 0))
+    with pytest.raises(ValueError, match="o has"):
+        small_estimator().fit(X, r, o[:-1])
+    with pytest.raises(ValueError, match="y has"):
+        small_estimator().fit(X, r[:-1], o[:-1])
+    bad = r.copy()
+    bad[np.flatnonzero(o)[0]] = np.nan
+    with pytest.raises(ValueError, match="missing .* at observed pairs"):
+        small_estimator().fit(X, bad, o)
+    with pytest.raises(ValueError, match="no observed pairs"):
+        small_estimator().fit(X, r, np.zeros_like(o))

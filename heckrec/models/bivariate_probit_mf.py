@@ -148,7 +148,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
             raise ValueError("likelihood='mc' is fitted by alternating L-BFGS steps; "
                              "use solver='lbfgs' (or likelihood='ghk' / 'exact' with Adam)")
         y01 = self._encode_outcome(y, o)
-        if y01 is not None and np.isnan(y01).all():
+        if np.isnan(y01).all():
             raise ValueError("no observed pairs: o is 0 everywhere (or y is missing "
                              "everywhere), so there is no outcome to model")
         rng = check_random_state(self.random_state)
@@ -173,9 +173,15 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
             observed = ~pd.isna(y)
         else:
             observed = column_or_1d(o)
-            if observed.shape[0] != y.shape[0] or not np.all((observed == 0) | (observed == 1)):
-                return None  # let the shared validation raise its clear message
+            if observed.shape[0] != y.shape[0]:
+                raise ValueError(f"o has {observed.shape[0]} rows but y has {y.shape[0]}")
+            if observed.dtype.kind not in "biuf" or not np.all((observed == 0) | (observed == 1)):
+                raise ValueError("o must be an observation indicator holding only 0/1 or "
+                                 "False/True")
             observed = observed.astype(bool)
+            if pd.isna(y[observed]).any():
+                raise ValueError("y is missing (NaN / None) at observed pairs (o == 1); y may "
+                                 "hold anything only where o == 0")
         labels = y[observed]
         if labels.size == 0:
             return np.full(y.shape[0], np.nan)
