@@ -45,8 +45,8 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
         Rank of each MF score (0 gives a biases-only model).
     likelihood : {"exact", "ghk", "mc"}, default="exact"
         How Phi2 is evaluated. ``"exact"``: Genz's Gauss-Legendre quadrature
-        with a log-space tail integral (about 1e-14 relative), closed-form
-        gradients. ``"ghk"``: the smooth simulator (``n_draws`` truncated
+        with a log-space tail integral (log Phi2 to 1.25e-14 * max(1, |log Phi2|)
+        against 30-digit quadrature), closed-form gradients. ``"ghk"``: the smooth simulator (``n_draws`` truncated
         normal draws per pair by inverse CDF of fixed uniforms). ``"mc"``: the
         paper's Monte Carlo estimator with indicator functions, fitted by
         alternating theta_r and theta_o steps (its Algorithm 1): each step
