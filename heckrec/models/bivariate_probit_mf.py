@@ -46,8 +46,9 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
     likelihood : {"exact", "ghk", "mc"}, default="exact"
         How Phi2 is evaluated. ``"exact"``: Genz's Gauss-Legendre quadrature
         with a log-space tail integral (log Phi2 to 1.25e-14 * max(1, |log Phi2|)
-        against 30-digit quadrature), closed-form gradients. ``"ghk"``: the smooth simulator (``n_draws`` truncated
-        normal draws per pair by inverse CDF of fixed uniforms). ``"mc"``: the
+        against 30-digit quadrature), closed-form gradients. ``"ghk"``: the
+        smooth simulator (``n_draws`` truncated normal draws per pair by
+        inverse CDF of fixed uniforms). ``"mc"``: the
         paper's Monte Carlo estimator with indicator functions, fitted by
         alternating theta_r and theta_o steps (its Algorithm 1): each step
         runs up to 20 L-BFGS iterations on the objective with MC^r (moves g_r
