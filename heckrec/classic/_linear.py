@@ -8,6 +8,7 @@ Hessian, Newton's method and the covariance follow here from the chain rule.
 """
 
 import warnings
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from sklearn.exceptions import ConvergenceWarning
 from ..exceptions import DegenerateEstimateWarning
 from ..models._base import RHO_BOUNDARY
 from ._covariance import ml_covariance
+from ._results import HeckmanResults
 
 # Steps for differencing the per-observation score in (g_o, g_r, scalars).
 _FD_STEP = 1e-5
@@ -91,6 +93,15 @@ class LinearSelectionModel:
         model._pandas = True
         return model
 
+    @cached_property
+    def _selection_probit(self):
+        """statsmodels Probit of s on Z, fitted once per model: start values, the
+        two-step's first step and the rho = 0 likelihood all use it."""
+        import statsmodels.api as sm
+
+        return sm.Probit(self.s.astype(float), self.Z).fit(disp=0, method="newton", tol=1e-12,
+                                                            maxiter=100)
+
     # ------------------------------------------------------------ likelihood
     def _components(self, theta):
         """(g_o, g_r, scalar, ...) at theta: the numbers each observation's terms depend on."""
@@ -139,7 +150,7 @@ class LinearSelectionModel:
 
     # ------------------------------------------------------------------ fit
     def _fit_ml(self, theta, cov_type, maxiter, tol):
-        """Newton from ``theta``; returns (theta, cov, llf, n_iter, converged) with warnings."""
+        """Newton from ``theta``, then the covariance; returns the ML HeckmanResults."""
         theta, n_iter, converged = self._newton(theta, maxiter, tol)
         name = type(self).__name__
         if not converged:
@@ -156,7 +167,8 @@ class LinearSelectionModel:
             warnings.warn("the covariance matrix is not positive definite (the fit is not at a "
                           "regular maximum); the affected standard errors are NaN",
                           DegenerateEstimateWarning, stacklevel=3)
-        return theta, cov, self.loglike(theta), n_iter, converged
+        return HeckmanResults(self, method="ml", theta=theta, cov=cov, cov_type=cov_type,
+                              llf=self.loglike(theta), n_iter=n_iter, converged=converged)
 
     def _newton(self, theta, maxiter, tol):
         llf = self.loglike(theta)

@@ -8,7 +8,6 @@ with X* = [X, lambda], D = diag(delta), F = X*' D Z (selected rows).
 
 import numpy as np
 import scipy.special
-import statsmodels.api as sm
 
 from .._array.heckman_continuous import log_ndtr_mills
 
@@ -16,8 +15,7 @@ from .._array.heckman_continuous import log_ndtr_mills
 def twostep(model):
     """Two-step estimates of a :class:`HeckmanSelection` model, as a dict."""
     s = model.s
-    probit = sm.Probit(s.astype(float), model.Z).fit(disp=0, method="newton", tol=1e-12,
-                                                      maxiter=100)
+    probit = model._selection_probit
     gamma = np.asarray(probit.params)
     V_probit = np.asarray(probit.cov_params())
     zg = model.Z[s] @ gamma

@@ -83,16 +83,12 @@ class HeckmanSelection(LinearSelectionModel):
         rho0 = float(np.clip(two["rho"], -0.9, 0.9))
         theta = np.concatenate([two["params_select"], two["params_outcome"],
                                 [np.log(two["sigma"]), np.arctanh(rho0)]])
-        theta, cov, llf, n_iter, converged = self._fit_ml(theta, cov_type, maxiter, tol)
-        return HeckmanResults(self, method="ml", theta=theta, cov=cov, cov_type=cov_type,
-                              llf=llf, n_iter=n_iter, converged=converged)
+        return self._fit_ml(theta, cov_type, maxiter, tol)
 
     # -------------------------------------------------------------- tests
     def independent_loglike(self):
         """Log-likelihood of the model with rho = 0: probit + OLS fitted separately."""
-        import statsmodels.api as sm
-
-        probit = sm.Probit(self.s.astype(float), self.Z).fit(disp=0, method="newton", tol=1e-12)
+        probit = self._selection_probit
         Xs, ys = self.X[self.s], self.y[self.s]
         resid = ys - Xs @ np.linalg.lstsq(Xs, ys, rcond=None)[0]
         n1 = ys.size

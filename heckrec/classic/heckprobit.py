@@ -5,13 +5,15 @@ g_o = Z gamma and g_r = X beta, evaluated by the exact bivariate normal CDF
 of :mod:`heckrec._kernels.bivariate_normal`.
 """
 
-import numpy as np
-import statsmodels.api as sm
-from scipy.special import log_ndtr
+from functools import cached_property
 
+import numpy as np
+import scipy.special
+import statsmodels.api as sm
+
+from .._array.heckman_continuous import log_ndtr_mills
 from .._kernels.bivariate_normal import log_bvn_cdf_array
 from ._linear import LinearSelectionModel
-from ._results import HeckmanResults
 
 
 class HeckmanProbit(LinearSelectionModel):
@@ -61,8 +63,8 @@ class HeckmanProbit(LinearSelectionModel):
         a = np.broadcast_to(np.asarray(a, dtype=float), (n,))
         sel = self.s
         q = np.where(self.y > 0.5, 1.0, -1.0)[sel]
-        ll = log_ndtr(-g_o)
-        d_o = -np.exp(-0.5 * g_o**2 - 0.5 * np.log(2 * np.pi) - ll)  # -phi/Phi(-g_o)
+        ll, mills = log_ndtr_mills(np, scipy.special, -g_o)
+        d_o = -mills
         d_r = np.zeros(n)
         d_a = np.zeros(n)
         out = log_bvn_cdf_array(np.ascontiguousarray(g_o[sel]),
@@ -98,18 +100,17 @@ class HeckmanProbit(LinearSelectionModel):
         if method != "ml":
             raise ValueError(f"HeckmanProbit is fitted by method='ml' only, got {method!r}")
         # Start: the two equations as independent probits (rho = 0).
-        gamma = sm.Probit(self.s.astype(float), self.Z).fit(disp=0, method="newton",
-                                                            tol=1e-12).params
-        beta = sm.Probit(self.y[self.s], self.X[self.s]).fit(disp=0, method="newton",
-                                                             tol=1e-12).params
-        theta = np.concatenate([np.asarray(gamma), np.asarray(beta), [0.0]])
-        theta, cov, llf, n_iter, converged = self._fit_ml(theta, cov_type, maxiter, tol)
-        return HeckmanResults(self, method="ml", theta=theta, cov=cov, cov_type=cov_type,
-                              llf=llf, n_iter=n_iter, converged=converged)
+        theta = np.concatenate([np.asarray(self._selection_probit.params),
+                                np.asarray(self._outcome_probit.params), [0.0]])
+        return self._fit_ml(theta, cov_type, maxiter, tol)
+
+    @cached_property
+    def _outcome_probit(self):
+        """statsmodels Probit of y on X over the selected rows, fitted once per model."""
+        return sm.Probit(self.y[self.s], self.X[self.s]).fit(disp=0, method="newton", tol=1e-12,
+                                                             maxiter=100)
 
     def independent_loglike(self):
         """Log-likelihood with rho = 0: the two probits fitted separately."""
-        sel = sm.Probit(self.s.astype(float), self.Z).fit(disp=0, method="newton", tol=1e-12)
-        out = sm.Probit(self.y[self.s], self.X[self.s]).fit(disp=0, method="newton", tol=1e-12)
-        return float(sel.llf + out.llf)
+        return float(self._selection_probit.llf + self._outcome_probit.llf)
 
