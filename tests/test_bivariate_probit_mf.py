@@ -276,3 +276,16 @@ def test_bad_o_and_outcome_messages(small):
         small_estimator().fit(X, bad, o)
     with pytest.raises(ValueError, match="no observed pairs"):
         small_estimator().fit(X, r, np.zeros_like(o))
+
+
+def test_score_checks_o_and_labels_as_fit_does(small):
+    X, r, o, _ = small
+    est = small_estimator().fit(X, r, o)
+    with pytest.raises(ValueError, match="observation indicator"):
+        est.score(X, r, np.where(o == 1, 2, 0))
+    with pytest.raises(ValueError, match="o has"):
+        est.score(X, r, o[:-1])
+    bad = r.copy()
+    bad[np.flatnonzero(o)[0]] = np.nan
+    with pytest.raises(ValueError, match="missing .* at observed pairs"):
+        est.score(X, bad, o)

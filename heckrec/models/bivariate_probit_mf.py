@@ -167,22 +167,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
 
     def _encode_outcome(self, y, o):
         """Labels -> 1.0 (classes_[1]) / 0.0, NaN where not observed; sets classes_."""
-        if y is None:
-            raise ValueError("requires y to be passed, but the target y is None")
-        y = column_or_1d(y, warn=True)
-        if o is None:
-            observed = ~pd.isna(y)
-        else:
-            observed = column_or_1d(o)
-            if observed.shape[0] != y.shape[0]:
-                raise ValueError(f"o has {observed.shape[0]} rows but y has {y.shape[0]}")
-            if observed.dtype.kind not in "biuf" or not np.all((observed == 0) | (observed == 1)):
-                raise ValueError("o must be an observation indicator holding only 0/1 or "
-                                 "False/True")
-            observed = observed.astype(bool)
-            if pd.isna(y[observed]).any():
-                raise ValueError("y is missing (NaN / None) at observed pairs (o == 1); y may "
-                                 "hold anything only where o == 0")
+        y, observed = _labels_and_observed(y, o)
         labels = y[observed]
         if labels.size == 0:
             return np.full(y.shape[0], np.nan)
@@ -322,10 +307,9 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         """
         check_is_fitted(self, "classes_")
         g_o, g_r = self.decision_scores(X)
-        y = column_or_1d(y, warn=True)
+        y, observed = _labels_and_observed(y, o)
         if y.shape[0] != g_o.shape[0]:
             raise ValueError(f"y has {y.shape[0]} rows but X has {g_o.shape[0]}")
-        observed = ~pd.isna(y) if o is None else column_or_1d(o).astype(bool)
         unknown = ~np.isin(y[observed], self.classes_)
         if unknown.any():
             raise ValueError(f"y holds labels not seen in fit: {np.unique(y[observed][unknown])[:5]}")
@@ -343,6 +327,28 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         tags.classifier_tags.multi_class = False
         tags.classifier_tags.poor_score = True  # score() is a log-likelihood, not accuracy
         return tags
+
+
+def _labels_and_observed(y, o):
+    """(y as a 1-d array, observed mask), with every check fit and score share.
+
+    ``o=None`` means observed where ``y`` is not missing (NaN / None).
+    """
+    if y is None:
+        raise ValueError("requires y to be passed, but the target y is None")
+    y = column_or_1d(y, warn=True)
+    if o is None:
+        return y, ~pd.isna(y)
+    observed = column_or_1d(o)
+    if observed.shape[0] != y.shape[0]:
+        raise ValueError(f"o has {observed.shape[0]} rows but y has {y.shape[0]}")
+    if observed.dtype.kind not in "biuf" or not np.all((observed == 0) | (observed == 1)):
+        raise ValueError("o must be an observation indicator holding only 0/1 or False/True")
+    observed = observed.astype(bool)
+    if pd.isna(y[observed]).any():
+        raise ValueError("y is missing (NaN / None) at observed pairs (o == 1); y may hold "
+                         "anything only where o == 0")
+    return y, observed
 
 
 def _per_pair_exact(g_o, g_r, r, o, a):
