@@ -51,8 +51,7 @@ class BivariateProbitLikelihood:
         p = layout.unpack(theta)
         grad = np.zeros(layout.size)
         g = layout.unpack(grad, scalars_as_float=False)
-        d_o, d_r = pairs.workspace()
-        g_o, g_r = np.empty(pairs.n_pairs), np.empty(pairs.n_pairs)
+        d_o, d_r, g_o, g_r = pairs.workspace(4)
         for tag, out in (("o", g_o), ("r", g_r)):
             mf_rows.score_pairs(pairs.user_ptr, pairs.items, pairs.F,
                                 *(getattr(p, f"{b}_{tag}") for b in ("mu", "bu", "bi", "P", "Q", "w")),

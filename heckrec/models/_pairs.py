@@ -37,11 +37,17 @@ class PairSet:
     def n_pairs(self):
         return self.users.shape[0]
 
-    def workspace(self):
-        """Per-pair derivative buffers (dl/dg_o, dl/dg_r), allocated once per PairSet."""
-        if not hasattr(self, "_workspace"):
-            self._workspace = (np.empty(self.n_pairs), np.empty(self.n_pairs))
-        return self._workspace
+    def workspace(self, count=2):
+        """``count`` per-pair float buffers, allocated once per PairSet and reused.
+
+        The kernels use the first two for dl/dg_o and dl/dg_r; the binary model
+        also keeps the scores g_o, g_r in the next two.
+        """
+        buffers = getattr(self, "_workspace", [])
+        while len(buffers) < count:
+            buffers.append(np.empty(self.n_pairs))
+        self._workspace = buffers
+        return tuple(buffers[:count])
 
     def on_device(self, xp):
         """The pair arrays as ``xp`` arrays (cached; a no-op for numpy)."""
