@@ -30,12 +30,8 @@ def greene():
     return d
 
 
-def test_score_against_finite_differences(sim):
-    y, X, s, Z = sim
-    model = HeckmanSelection(y[:500], X[:500], s[:500], Z[:500])
-    theta = np.array([0.2, 0.9, -0.7, 1.1, 0.4, -0.9, np.log(1.8), 0.4])
+def check_score_against_finite_differences(model, theta, h=1e-6):
     g = model.score_obs(theta).sum(axis=0)
-    h = 1e-6
     for j in range(theta.size):
         e = np.zeros_like(theta)
         e[j] = h
@@ -43,17 +39,27 @@ def test_score_against_finite_differences(sim):
         assert g[j] == pytest.approx(fd, rel=1e-6, abs=1e-6)
 
 
-def test_hessian_against_finite_differences_of_the_score(sim):
-    y, X, s, Z = sim
-    model = HeckmanSelection(y[:500], X[:500], s[:500], Z[:500])
-    theta = np.array([0.2, 0.9, -0.7, 1.1, 0.4, -0.9, np.log(1.8), 0.4])
+def check_hessian_against_finite_differences(model, theta, h=1e-6):
     H = model.hessian(theta)
-    h = 1e-6
     for j in range(theta.size):
         e = np.zeros_like(theta)
         e[j] = h
         col = (model.score_obs(theta + e).sum(0) - model.score_obs(theta - e).sum(0)) / (2 * h)
         np.testing.assert_allclose(H[:, j], col, rtol=1e-5, atol=1e-5)
+
+
+def test_score_against_finite_differences(sim):
+    y, X, s, Z = sim
+    model = HeckmanSelection(y[:500], X[:500], s[:500], Z[:500])
+    check_score_against_finite_differences(
+        model, np.array([0.2, 0.9, -0.7, 1.1, 0.4, -0.9, np.log(1.8), 0.4]))
+
+
+def test_hessian_against_finite_differences_of_the_score(sim):
+    y, X, s, Z = sim
+    model = HeckmanSelection(y[:500], X[:500], s[:500], Z[:500])
+    check_hessian_against_finite_differences(
+        model, np.array([0.2, 0.9, -0.7, 1.1, 0.4, -0.9, np.log(1.8), 0.4]))
 
 
 def test_recovers_parameters(sim):
@@ -227,15 +233,8 @@ def test_probit_score_and_hessian_against_finite_differences(probit_sim):
     y, X, s, Z = probit_sim
     model = HeckmanProbit(y[:400], X[:400], s[:400], Z[:400])
     theta = np.array([0.2, 0.9, -0.7, 1.1, 0.4, -0.9, 0.4])
-    g, H = model.score_obs(theta).sum(axis=0), model.hessian(theta)
-    h = 1e-6
-    for j in range(theta.size):
-        e = np.zeros_like(theta)
-        e[j] = h
-        fd = (model.loglike(theta + e) - model.loglike(theta - e)) / (2 * h)
-        assert g[j] == pytest.approx(fd, rel=1e-6, abs=1e-6)
-        col = (model.score_obs(theta + e).sum(0) - model.score_obs(theta - e).sum(0)) / (2 * h)
-        np.testing.assert_allclose(H[:, j], col, rtol=1e-5, atol=1e-5)
+    check_score_against_finite_differences(model, theta)
+    check_hessian_against_finite_differences(model, theta)
 
 
 def test_probit_recovers_parameters(probit_sim):
