@@ -38,24 +38,28 @@ from .bivariate_normal import log_bvn_cdf
 from .normal import log_ndtr_mills, ndtri_log
 
 
+@njit(cache=True, inline="always")
+def _exact_pair(go, gr, r_j, o_j, a):
+    """One pair's exact term: (loglik, dl/dg_o, dl/dg_r, dl/da)."""
+    if not o_j:
+        lc, m = log_ndtr_mills(-go)
+        return lc, -m, 0.0, 0.0
+    q = 1.0 if r_j > 0.5 else -1.0
+    lp, dh, dk, da = log_bvn_cdf(go, q * gr, q * a)
+    return lp, dh, q * dk, q * da
+
+
 @njit(cache=True, parallel=True)
 def exact_terms(g_o, g_r, r, o, a, d_o, d_r):
     """Exact likelihood; returns (loglik, dl/da)."""
     ll = 0.0
     ga = 0.0
     for j in prange(g_o.shape[0]):
-        if o[j]:
-            q = 1.0 if r[j] > 0.5 else -1.0
-            lp, dh, dk, da = log_bvn_cdf(g_o[j], q * g_r[j], q * a)
-            ll += lp
-            ga += q * da
-            d_o[j] = dh
-            d_r[j] = q * dk
-        else:
-            lc, m = log_ndtr_mills(-g_o[j])
-            ll += lc
-            d_o[j] = -m
-            d_r[j] = 0.0
+        lj, doj, drj, daj = _exact_pair(g_o[j], g_r[j], r[j], o[j], a)
+        ll += lj
+        ga += daj
+        d_o[j] = doj
+        d_r[j] = drj
     return ll, ga
 
 
@@ -186,8 +190,4 @@ def mc_terms(g_o, g_r, r, o, a, eps, step_r, d_o, d_r):
 def exact_per_pair(g_o, g_r, r, o, a, out):
     """Exact log-likelihood of each pair into ``out`` (for scoring)."""
     for j in prange(g_o.shape[0]):
-        if o[j]:
-            q = 1.0 if r[j] > 0.5 else -1.0
-            out[j] = log_bvn_cdf(g_o[j], q * g_r[j], q * a)[0]
-        else:
-            out[j] = log_ndtr_mills(-g_o[j])[0]
+        out[j] = _exact_pair(g_o[j], g_r[j], r[j], o[j], a)[0]
