@@ -128,7 +128,7 @@ def test_mc_first_round_lands_on_the_exact_fit(biases_small):
     with pytest.warns(ConvergenceWarning, match="round limit"):
         mc = BivariateProbitMF(n_factors=0, likelihood="mc", n_draws=400, max_iter=20,
                                random_state=0, compute_se=False).fit(X, r, o)
-    assert mc.n_rounds_ == 1 and mc.n_floored_ >= 0
+    assert mc.n_rounds_ == 1 and mc.n_guarded_ >= 0
     assert abs(mc.rho_ - exact.rho_) < 0.5 * exact.rho_se_
 
 

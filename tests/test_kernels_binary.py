@@ -183,10 +183,11 @@ def test_simulators_converge_to_exact_at_the_monte_carlo_rate(kind):
     The pairs have P(o = 1) >= 0.1 (g_o >= -1.3) and |g_r| mostly below 1.
     mc needs n_draws far beyond that before this rate shows: its estimate of a
     rare event is often 0, and its r = 0 term Phi(g_o) - MC^r has an absolute
-    error of about sqrt(Phi(g_o) / n_draws), so it is floored wherever
-    P(o = 1, r = 0) is below that. Measured: with g_o down to -3.3 the total
-    error *grew* from 17 to 28 over n_draws 25 -> 1600; with g_r ~ N(0.3, 1) it
-    stayed at 23-29 over n_draws 100 -> 6400 (10 of 200 pairs floored at 6400).
+    error of about sqrt(Phi(g_o) / n_draws), so it needs the guard wherever
+    P(o = 1, r = 0) is below that. Measured with the first guard (a floor at
+    Phi(g_o) / (2 n_draws)): with g_o down to -3.3 the total error *grew* from
+    17 to 28 over n_draws 25 -> 1600; with g_r ~ N(0.3, 1) it stayed at 23-29
+    over n_draws 100 -> 6400 (10 of 200 pairs floored at 6400).
     ghk has no such regime. So mc's rate is asserted on r = 1 terms (MC^r
     itself); its r = 0 terms have their own test below.
     """

@@ -32,7 +32,7 @@ class BivariateProbitLikelihood:
 
     def __init__(self, kind="exact", draws=None, step_r=True):
         self.kind, self.draws, self.step_r = kind, draws, step_r
-        self.n_floored = 0
+        self.n_guarded = 0
 
     def pair_terms(self, g_o, g_r, r, o, a, d_o, d_r):
         """Fill the per-pair derivatives; return (loglik, dl/da)."""
@@ -40,7 +40,7 @@ class BivariateProbitLikelihood:
             return terms.exact_terms(g_o, g_r, r, o, a, d_o, d_r)
         if self.kind == "ghk":
             return terms.ghk_terms(g_o, g_r, r, o, a, self.draws, d_o, d_r)
-        ll, ga, self.n_floored = terms.mc_terms(g_o, g_r, r, o, a, self.draws, self.step_r,
+        ll, ga, self.n_guarded = terms.mc_terms(g_o, g_r, r, o, a, self.draws, self.step_r,
                                                 d_o, d_r)
         return ll, ga
 

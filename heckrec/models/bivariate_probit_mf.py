@@ -84,7 +84,7 @@ init_scale, scaling, compute_se, random_state, verbose
     loglik_ : float
         Exact log-likelihood at the estimate (whatever ``likelihood`` fitted it),
         so fits by the three methods compare on one scale.
-    n_floored_ : int
+    n_guarded_ : int
         ``"mc"`` only: observed r = 0 pairs whose paper estimate Phi(g_o) - MC^r
         fell below the direct estimate of the same probability at the end of
         the fit, so the guard replaced it (see :mod:`heckrec._kernels.bivariate_probit`).
@@ -160,9 +160,8 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
             self._draws = rng.standard_normal(self.n_draws)
         else:
             self._draws = None
-        self._draw_state = rng
         super().fit(X, y01, o)
-        del self._draws, self._draw_state
+        del self._draws
         return self
 
     def _encode_outcome(self, y, o):
@@ -238,7 +237,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         # The floor count at the end, under the r step's estimator.
         objective.likelihood.step_r = True
         objective.full(theta)
-        self.n_floored_ = int(objective.likelihood.n_floored)
+        self.n_guarded_ = int(objective.likelihood.n_guarded)
         return SolverResult(theta, n_iter, converged, message, stopped=result.stopped)
 
     def _finish_fit(self, objective, r_observed):
@@ -247,7 +246,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         self.rho_se_ = float("nan")
         self.degenerate_ = None
         if self.likelihood != "mc":
-            self.n_rounds_, self.n_floored_ = 0, 0
+            self.n_rounds_, self.n_guarded_ = 0, 0
         if self._frozen is not None:
             self.degenerate_ = "every pair is observed, rho is not identified"
             return
