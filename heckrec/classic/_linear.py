@@ -69,6 +69,8 @@ class LinearSelectionModel:
             if A.shape[1] >= rows:
                 raise ValueError(f"{name} has more columns than usable rows")
         self.y, self.X, self.s, self.Z = np.where(s, y, 0.0), np.where(s[:, None], X, 0.0), s, Z
+        # X as given, unselected rows included: a parametric bootstrap may select them.
+        self._X_given = X
         self._pandas = None
 
     @classmethod
@@ -170,11 +172,39 @@ class LinearSelectionModel:
         return HeckmanResults(self, method="ml", theta=theta, cov=cov, cov_type=cov_type,
                               llf=self.loglike(theta), n_iter=n_iter, converged=converged)
 
-    def _newton(self, theta, maxiter, tol):
+    def profile_loglike(self, athrho, start):
+        """Log-likelihood maximised with atanh(rho) held at ``athrho``, from ``start``.
+
+        Returns (loglik, theta at the restricted maximum).
+        """
+        theta = np.array(start, dtype=float)
+        theta[-1] = athrho
+        free = np.ones(theta.size, dtype=bool)
+        free[-1] = False
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            theta, _, _ = self._newton(theta, 100, 1e-10, free)
+        return self.loglike(theta), theta
+
+    def _simulate(self, theta, rng):
+        """(y, s) drawn from the model at ``theta``, at the regressors given (a new sample)."""
+        if not np.all(np.isfinite(self._X_given)):
+            raise ValueError("the parametric bootstrap simulates outcomes at every row, so X "
+                             "must be finite at unselected rows too (here it holds NaN/inf)")
+        m, k = self.Z.shape[1], self.X.shape[1]
+        rho = np.tanh(theta[-1])
+        v = rng.standard_normal(self.s.size)
+        u = rho * v + np.sqrt(1.0 - rho**2) * rng.standard_normal(self.s.size)
+        s = self.Z @ theta[:m] + v > 0
+        return self._draw_outcome(self._X_given @ theta[m:m + k], u, theta), s
+
+    def _newton(self, theta, maxiter, tol, free=None):
+        """Newton's method with a backtracking line search over ``theta[free]``."""
+        free = np.ones(theta.size, dtype=bool) if free is None else free
         llf = self.loglike(theta)
         for it in range(1, maxiter + 1):
-            g = self.score_obs(theta).sum(axis=0)
-            H = self.hessian(theta)
+            g = self.score_obs(theta).sum(axis=0)[free]
+            H = self.hessian(theta)[np.ix_(free, free)]
             try:
                 step = np.linalg.solve(-H, g)
                 decrement = float(g @ step)
@@ -184,13 +214,18 @@ class LinearSelectionModel:
                 # Not concave here: a scaled gradient step instead.
                 step = g / max(1.0, np.abs(np.diag(H)).max())
                 decrement = float(g @ step)
-            t = 1.0
-            while t > 1e-10:
-                candidate = theta + t * step
-                new = self.loglike(candidate)
-                if np.isfinite(new) and new >= llf - 1e-12 * abs(llf):
-                    break
+            t, accepted = 1.0, False
+            while t > 1e-10 and not accepted:
+                candidate = theta.copy()
+                candidate[free] += t * step
+                # Beyond |atanh rho| = 20 (|rho| = 1 - 8e-18) the kernels' 1/cosh
+                # overflows: no step may land there.
+                if np.max(np.abs(candidate[-len(self.scalar_names):])) <= 20.0:
+                    new = self.loglike(candidate)
+                    accepted = np.isfinite(new) and new >= llf - 1e-12 * abs(llf)
                 t *= 0.5
+            if not accepted:
+                return theta, it, False  # no step improves: stuck, report non-convergence
             theta, llf = candidate, new
             if decrement < tol:
                 return theta, it, True
