@@ -7,6 +7,12 @@ import pandas as pd
 from scipy import stats
 from statsmodels.iolib import summary2
 
+from ..inference._bootstrap import parametric_bootstrap
+from ..inference._intervals import check_alpha, profile_interval, wald_interval_rho
+
+#: Values of rho at which profile_rho always evaluates the profile.
+PROFILE_SCAN = np.linspace(-0.95, 0.95, 11)
+
 
 class HeckmanResults:
     """Estimates, standard errors and tests of a :class:`HeckmanSelection` or
@@ -110,6 +116,155 @@ class HeckmanResults:
         else:
             stat = (self.params_lambda / self.bse_lambda) ** 2
         return float(stat), float(stats.chi2.sf(stat, 1))
+
+    # ------------------------------------------------------------ intervals
+    def _require_ml(self, what):
+        if self.method != "ml":
+            raise ValueError(f"{what} needs the ML fit (method='ml'); the two-step estimator "
+                             "has no likelihood and no standard error of rho (use bootstrap())")
+
+    def conf_int(self, alpha=0.05):
+        """Wald intervals of level 1 - alpha for every parameter, from ``cov_type``'s covariance.
+
+        Coefficients: estimate -+ z se. rho and sigma: the interval of
+        atanh(rho) and log(sigma) mapped back (tanh, exp), as Stata prints
+        them, so they stay inside (-1, 1) and (0, inf). Two-step: the
+        coefficients and lambda only.
+
+        Returns
+        -------
+        DataFrame with columns ``lower``, ``upper``, rows ``S: name`` (selection),
+        ``O: name`` (outcome), then rho, sigma.
+        """
+        z = stats.norm.ppf(1.0 - check_alpha(alpha) / 2.0)
+        names, est, se = self._coefficient_rows()
+        rows = {n: (e - z * b, e + z * b) for n, e, b in zip(names, est, se)}
+        if self.method == "ml":
+            rows["rho"] = wald_interval_rho(self.athrho, self.athrho_se, alpha)
+            if hasattr(self, "lnsigma"):
+                rows["sigma"] = (float(np.exp(self.lnsigma - z * self.lnsigma_se)),
+                                 float(np.exp(self.lnsigma + z * self.lnsigma_se)))
+        elif hasattr(self, "params_lambda"):
+            rows["lambda"] = (self.params_lambda - z * self.bse_lambda,
+                              self.params_lambda + z * self.bse_lambda)
+        return pd.DataFrame.from_dict(rows, orient="index", columns=["lower", "upper"])
+
+    def _coefficient_rows(self):
+        names = (["S: " + n for n in self.model.exog_select_names]
+                 + ["O: " + n for n in self.model.exog_names])
+        est = np.concatenate([np.asarray(self.params_select), np.asarray(self.params_outcome)])
+        se = np.concatenate([np.asarray(self.bse_select), np.asarray(self.bse_outcome)])
+        return names, est, se
+
+    def conf_int_rho(self, alpha=0.05, method="wald", **kwargs):
+        """Interval of level 1 - alpha for rho.
+
+        Parameters
+        ----------
+        alpha : float
+        method : {"wald", "profile", "bootstrap"}
+            ``"wald"``: tanh of the atanh(rho) interval from the fit's
+            covariance (:meth:`conf_int`). ``"profile"``: the profile-likelihood
+            interval (:meth:`profile_rho`), better near rho = +-1.
+            ``"bootstrap"``: the percentile interval of a parametric bootstrap
+            (:meth:`bootstrap`; ``kwargs`` go there: n_boot, n_jobs,
+            random_state).
+
+        Returns
+        -------
+        (lower, upper)
+        """
+        if method == "wald":
+            self._require_ml("the Wald interval of rho")
+            return wald_interval_rho(self.athrho, self.athrho_se, alpha)
+        if method == "profile":
+            return self.profile_rho(alpha=alpha).interval
+        if method == "bootstrap":
+            return self.bootstrap(**kwargs).rho_interval(alpha)
+        raise ValueError(f"method must be 'wald', 'profile' or 'bootstrap', got {method!r}")
+
+    def profile_rho(self, alpha=0.05, grid=None):
+        """Profile log-likelihood of rho and the interval where its LR statistic stays below
+        the chi2(1) quantile 1 - alpha.
+
+        Each evaluation refits every other parameter by Newton's method with
+        atanh(rho) held fixed, starting from the nearest solution found so far.
+        Besides the search for the ends, the profile is evaluated on a coarse
+        grid (rho = -0.95, -0.75, ..., 0.95); where it rises above the fitted
+        maximum, the fit was a local maximum: a ``ConvergenceWarning`` says so
+        and the interval is measured from the higher maximum.
+
+        Parameters
+        ----------
+        alpha : float
+        grid : array-like of rho, optional
+            Further values of rho at which to evaluate the profile (for plots).
+
+        Returns
+        -------
+        heckrec.inference.ProfileLikelihood
+        """
+        self._require_ml("the profile likelihood")
+        solutions = {self.athrho: self.theta}
+
+        def profile(a):
+            nearest = min(solutions, key=lambda b: abs(b - a))
+            llf, theta = self.model.profile_loglike(a, solutions[nearest])
+            solutions[a] = theta
+            return llf
+
+        step = self.athrho_se if np.isfinite(self.athrho_se) else 0.1
+        # A coarse scan too: restricted fits are cheap here, and a second, higher
+        # maximum (measured on Mroz87) is only seen where the profile is evaluated.
+        scan = np.concatenate([PROFILE_SCAN, [] if grid is None else np.ravel(grid)])
+        return profile_interval(profile, self.athrho, self.llf, alpha, step=step, grid=scan)
+
+    def bootstrap(self, n_boot=199, n_jobs=None, random_state=None):
+        """Parametric bootstrap: draw (y, s) from the fitted model at the observed regressors,
+        refit by the same method, n_boot times.
+
+        The refits ignore warnings (a replication that ends at |rho| > 0.99
+        is kept and counted in ``n_degenerate``; one whose refit raises is a
+        NaN row counted in ``n_failed``). X must be finite at every row,
+        since an unselected row may be selected in a replication.
+
+        Parameters
+        ----------
+        n_boot : int
+        n_jobs : int or None
+            joblib processes; the result does not depend on it.
+        random_state : int, RandomState or None
+
+        Returns
+        -------
+        heckrec.inference.BootstrapResult
+        """
+        model, method = self.model, self.method
+        theta = self.theta if method == "ml" else self._twostep_theta()
+        names = self._coefficient_rows()[0]
+        model._simulate(theta, np.random.default_rng(0))  # fails early without X everywhere
+
+        def replicate(seed):
+            y, s = model._simulate(theta, np.random.default_rng(seed))
+            refit = type(model)(y, model._X_given, s, model.Z).fit(method=method)
+            return refit._estimate_dict(names)
+
+        return parametric_bootstrap(replicate, self._estimate_dict(names), n_boot, n_jobs,
+                                    random_state)
+
+    def _twostep_theta(self):
+        return np.concatenate([np.asarray(self.params_select), np.asarray(self.params_outcome),
+                               [np.log(self.sigma), np.arctanh(np.clip(self.rho, -0.999999,
+                                                                       0.999999))]])
+
+    def _estimate_dict(self, names):
+        values = np.concatenate([np.asarray(self.params_select),
+                                 np.asarray(self.params_outcome)])
+        out = dict(zip(names, values))
+        out["rho"] = self.rho
+        if hasattr(self, "sigma"):
+            out["sigma"] = self.sigma
+        return out
 
     def _table(self, params, bse, names):
         params, bse = np.asarray(params), np.asarray(bse)

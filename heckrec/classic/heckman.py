@@ -45,6 +45,9 @@ class HeckmanSelection(LinearSelectionModel):
         ll, d_o, d_r, d_a, d_s = pair_terms(np, scipy.special, g_o, g_r, self.y, self.s, a, s_log)
         return ll, [d_o, d_r, d_s, d_a]
 
+    def _draw_outcome(self, g_r, u, theta):
+        return g_r + np.exp(theta[-2]) * u
+
     # ------------------------------------------------------------------ fit
     def fit(self, method="ml", cov_type="hessian", maxiter=100, tol=1e-10):
         """Estimate the model.

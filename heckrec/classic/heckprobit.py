@@ -73,6 +73,9 @@ class HeckmanProbit(LinearSelectionModel):
         ll[sel], d_o[sel], d_r[sel], d_a[sel] = out[0], out[1], q * out[2], q * out[3]
         return ll, [d_o, d_r, d_a]
 
+    def _draw_outcome(self, g_r, u, theta):
+        return (g_r + u > 0).astype(float)
+
     def fit(self, method="ml", cov_type="hessian", maxiter=100, tol=1e-10):
         """Estimate the model by maximum likelihood.
 
