@@ -1,5 +1,11 @@
-"""Standard errors: profiled (Schur complement) covariance for the MF models."""
+"""Inference for rho: standard errors, Wald and profile-likelihood intervals, the LR test of
+rho = 0, and the parametric bootstrap, for the classic and the MF models (docs/inference.md)."""
 
+from ._api import bootstrap_rho, lr_test_rho, profile_rho, wald_interval
+from ._bootstrap import BootstrapResult
+from ._intervals import ProfileLikelihood, lr_statistic, profile_interval, wald_interval_rho
 from ._profiled import profiled_covariance
 
-__all__ = ["profiled_covariance"]
+__all__ = ["BootstrapResult", "ProfileLikelihood", "bootstrap_rho", "lr_statistic",
+           "lr_test_rho", "profile_interval", "profile_rho", "profiled_covariance",
+           "wald_interval", "wald_interval_rho"]

@@ -63,6 +63,8 @@ class SelectionMFBase(BaseEstimator):
         "scaling": [StrOptions({"block", "diagonal"})],
         "backend": [StrOptions(set(BACKENDS))],
         "compute_se": ["boolean"],
+        "fixed_rho": [None, Interval(Real, -1, 1, closed="neither")],
+        "warm_start": ["boolean"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -70,7 +72,7 @@ class SelectionMFBase(BaseEstimator):
     def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, reg_rho=0.0, solver="lbfgs",
                  max_iter=1000, tol=1e-7, learning_rate=0.01, batch_size=65536,
                  init="spectral", init_scale=0.1, scaling="block", backend="numba",
-                 compute_se=True, random_state=None, verbose=0):
+                 compute_se=True, fixed_rho=None, warm_start=False, random_state=None, verbose=0):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
         self.reg_bias = reg_bias
@@ -85,6 +87,8 @@ class SelectionMFBase(BaseEstimator):
         self.scaling = scaling
         self.backend = backend
         self.compute_se = compute_se
+        self.fixed_rho = fixed_rho
+        self.warm_start = warm_start
         self.random_state = random_state
         self.verbose = verbose
 
@@ -114,6 +118,7 @@ class SelectionMFBase(BaseEstimator):
                 raise ValueError(f"{name} must be an integer, got {getattr(self, name)!r}")
         users_raw, items_raw, F = validate_X(self, X, reset=True)
         y, o = validate_y_o(y, o, F.shape[0])
+        previous = self._previous_solution()
         self.user_encoder_ = IdEncoder().fit(users_raw)
         self.item_encoder_ = IdEncoder().fit(items_raw)
         pairs = PairSet(self.user_encoder_.codes_, self.item_encoder_.codes_, y, o, F,
@@ -123,12 +128,21 @@ class SelectionMFBase(BaseEstimator):
                              likelihood.scalars)
         rng = check_random_state(self.random_state)
         theta0 = self._initial_theta(layout, pairs, rng)
+        if previous is not None and self._same_ids(previous, layout):
+            theta0 = previous[0].copy()
         frozen = None
+        self._selection_modelled = not o.all()
+        if self.fixed_rho is not None:
+            # rho held where the user put it: a restricted fit (profile, LR test).
+            frozen = np.zeros(layout.size, dtype=bool)
+            frozen[layout.index("a")] = True
+            theta0[layout.index("a")] = np.arctanh(self.fixed_rho)
         if o.all():
             warnings.warn("every pair is observed (o == 1 everywhere): there is no selection "
                           "to model, so only the outcome equation is fitted and rho_ is NaN",
                           DegenerateEstimateWarning, stacklevel=2)
             frozen = np.zeros(layout.size, dtype=bool)
+            theta0[layout.index("a")] = 0.0
             for name in layout.shapes:
                 if name.endswith("_o") or name == "a":
                     frozen[layout.slices[name]] = True
@@ -169,6 +183,19 @@ class SelectionMFBase(BaseEstimator):
         del self._pairs  # only needed during fit; keeps the fitted estimator small
         return self
 
+    def _previous_solution(self):
+        """(theta_, user ids, item ids, layout) of the last fit, if ``warm_start`` may reuse it."""
+        if not (self.warm_start and hasattr(self, "theta_")):
+            return None
+        return (self.theta_, self.user_encoder_.index_, self.item_encoder_.index_,
+                self._layout)
+
+    def _same_ids(self, previous, layout):
+        """Whether the new fit has the last one's users, items and parameter blocks."""
+        _, users, items, old_layout = previous
+        return (old_layout.shapes == layout.shapes and users.equals(self.user_encoder_.index_)
+                and items.equals(self.item_encoder_.index_))
+
     def _initial_theta(self, layout, pairs, rng):
         blocks = {"mu_o": ndtri(np.clip(pairs.o.mean(), 1e-6, 1 - 1e-6))}
         for tag in ("o", "r"):
@@ -189,9 +216,10 @@ class SelectionMFBase(BaseEstimator):
         return lbfgs(objective, theta0, self.max_iter, self.tol, self.verbose, scaling,
                      stop=self._boundary_stop(objective.layout))
 
-    @staticmethod
-    def _boundary_stop(layout):
-        """A ``stop`` test for L-BFGS: rho has run past RHO_STOP."""
+    def _boundary_stop(self, layout):
+        """A ``stop`` test for L-BFGS: rho has run past RHO_STOP (None when rho is fixed)."""
+        if self.fixed_rho is not None:
+            return None
         index = layout.index("a")
 
         def stop(theta):
@@ -268,6 +296,31 @@ class SelectionMFBase(BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, ll)
         return float(np.average(ll, weights=sample_weight))
+
+    def simulate(self, X, random_state=None):
+        """Draw ``(y, o)`` for the pairs in ``X`` from the fitted model.
+
+        The latent errors are drawn with the fitted rho (and sigma), ``o`` is
+        1 where the selection index is positive, and ``y`` is drawn for every
+        pair (where ``o == 0`` it is the outcome the pair would have had).
+        This is what the parametric bootstrap refits.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame, as in :meth:`fit`
+        random_state : int, RandomState or None
+
+        Returns
+        -------
+        y, o : ndarray of shape (n_pairs,)
+        """
+        g_o, g_r = self.decision_scores(X)
+        rng = check_random_state(random_state)
+        rho = 0.0 if np.isnan(self.rho_) else self.rho_
+        v = rng.standard_normal(g_o.shape[0])
+        u = rho * v + np.sqrt(1.0 - rho**2) * rng.standard_normal(g_o.shape[0])
+        o = (g_o + v > 0) if self._selection_modelled else np.ones(g_o.shape[0], dtype=bool)
+        return self._draw_outcome(g_r, u), o.astype(np.int8)
 
     def predict_selection_proba(self, X):
         """P(o = 1 | x) = Phi(g_o(x)), the probability that a pair is observed."""

@@ -63,7 +63,7 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
     n_draws : int, default=100
         Draws for ``"ghk"`` and ``"mc"`` (unused by ``"exact"``).
     reg_factors, reg_bias, reg_rho, solver, max_iter, tol, learning_rate, batch_size, init, \
-init_scale, scaling, compute_se, random_state, verbose
+init_scale, scaling, compute_se, fixed_rho, warm_start, random_state, verbose
         As in :class:`heckrec.HeckmanMFRegressor`. ``solver="adam"`` is not
         available with ``likelihood="mc"`` (its steps are full-batch L-BFGS);
         ``random_state`` also fixes the simulation draws. With ``"mc"``,
@@ -115,13 +115,14 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
     def __init__(self, n_factors=8, *, likelihood="exact", n_draws=100, reg_factors=1.0,
                  reg_bias=0.1, reg_rho=0.0, solver="lbfgs", max_iter=1000, tol=1e-7, learning_rate=0.01,
                  batch_size=65536, init="spectral", init_scale=0.1, scaling="block",
-                 backend="numba", compute_se=True, random_state=None, verbose=0):
+                 backend="numba", compute_se=True, fixed_rho=None, warm_start=False,
+                 random_state=None, verbose=0):
         super().__init__(n_factors, reg_factors=reg_factors, reg_bias=reg_bias, reg_rho=reg_rho,
                          solver=solver,
                          max_iter=max_iter, tol=tol, learning_rate=learning_rate,
                          batch_size=batch_size, init=init, init_scale=init_scale,
                          scaling=scaling, backend=backend, compute_se=compute_se,
-                         random_state=random_state, verbose=verbose)
+                         fixed_rho=fixed_rho, warm_start=warm_start, random_state=random_state, verbose=verbose)
         self.likelihood = likelihood
         self.n_draws = n_draws
 
@@ -242,14 +243,16 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
 
     def _finish_fit(self, objective, r_observed):
         p = self.params_
-        self.rho_ = float(np.tanh(p.a)) if self._frozen is None else float("nan")
+        self.rho_ = float(np.tanh(p.a)) if self._selection_modelled else float("nan")
         self.rho_se_ = float("nan")
         self.degenerate_ = None
         if self.likelihood != "mc":
             self.n_rounds_, self.n_guarded_ = 0, 0
-        if self._frozen is not None:
+        if not self._selection_modelled:
             self.degenerate_ = "every pair is observed, rho is not identified"
             return
+        if self.fixed_rho is not None:
+            return  # nothing left to report a standard error for
         if abs(self.rho_) > RHO_BOUNDARY:
             self._warn_degenerate(f"rho_ = {self.rho_:+.4f} is at the boundary +-1")
             return
@@ -262,6 +265,9 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
 
     def _scalar_estimates(self):
         return [("rho", self.rho_, self.rho_se_)]
+
+    def _draw_outcome(self, g_r, u):
+        return self.classes_[(g_r + u > 0).astype(int)]
 
     # Prediction ----------------------------------------------------------
     def decision_function(self, X):
@@ -314,7 +320,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
             raise ValueError(f"y holds labels not seen in fit: {np.unique(y[observed][unknown])[:5]}")
         r = np.zeros(g_o.shape[0])
         r[observed] = (y[observed] == self.classes_[1])
-        if self._frozen is not None:
+        if not self._selection_modelled:
             g_o, a = np.full_like(g_o, 40.0), 0.0  # selection not modelled
         else:
             a = float(self.params_.a)
