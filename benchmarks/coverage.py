@@ -1,0 +1,196 @@
+# ruff: noqa: E402  (imports follow the sys.path fix below)
+"""Coverage of heckrec's intervals for rho on simulated data with known rho.
+
+For each true rho in {-0.8, -0.4, 0, 0.4, 0.8} the script simulates data,
+fits, and records whether each nominal 95% interval covers the truth, the
+estimate, its standard error, and the LR test's rejection of rho = 0 at 5%.
+
+Parts (each writes benchmarks/results/coverage_<part>.json and prints a table):
+
+    classic   HeckmanSelection (tobit-2, n = 1000) and HeckmanProbit (n = 2000),
+              make_tobit2 design: Wald (hessian, opg, robust), profile, and for
+              HeckmanSelection the parametric bootstrap (percentile, basic)
+    mf        HeckmanMFRegressor on a 200 x 150 grid (rank 1, 30% observed) and
+              BivariateProbitMF on a 200 x 150 biases-only grid (30% observed):
+              Wald (profiled Hessian) and profile intervals, LR test
+
+Usage::
+
+    python benchmarks/coverage.py classic --reps 200 --boot 99
+    python benchmarks/coverage.py mf --reps 50
+    python benchmarks/coverage.py mf --models BivariateProbitMF --profile-reps 20
+"""
+
+import argparse
+import json
+import sys
+import time
+import warnings
+from pathlib import Path
+
+# Run as a script, this file's folder heads sys.path, where its name would
+# shadow the ``coverage`` package that numba imports: take the folder out.
+sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import numpy as np
+from joblib import Parallel, delayed
+
+from heckrec import BivariateProbitMF, HeckmanMFRegressor
+from heckrec.classic import HeckmanProbit, HeckmanSelection
+from heckrec.classic._covariance import ml_covariance
+from heckrec.datasets import make_selection_mf, make_tobit2
+from heckrec.inference import (
+    lr_statistic,
+    lr_test_rho,
+    profile_rho,
+    wald_interval,
+    wald_interval_rho,
+)
+
+RHOS = (-0.8, -0.4, 0.0, 0.4, 0.8)
+RESULTS = Path(__file__).parent / "results"
+
+
+def _classic_rep(kind, rho, seed, n_boot):
+    y, X, s, Z = make_tobit2(1000 if kind == "HeckmanSelection" else 2000, rho=rho, sigma=1.0,
+                             random_state=seed)
+    out = {"seed": seed}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if kind == "HeckmanSelection":
+            model = HeckmanSelection(y, X, s, Z)
+        else:
+            model = HeckmanProbit((y > 0).astype(float), X, s, Z)
+        start = time.perf_counter()
+        res = model.fit()
+        out["fit_s"] = time.perf_counter() - start
+        out["rho_hat"], out["rho_se"] = res.rho, res.rho_se
+        H, S = model.hessian(res.theta), model.score_obs(res.theta)
+        for cov_type in ("hessian", "opg", "robust"):
+            var = ml_covariance(H, S, cov_type)[-1, -1]
+            se = np.sqrt(var) if var > 0 else np.nan
+            out[f"wald_{cov_type}"] = wald_interval_rho(res.athrho, se)
+        start = time.perf_counter()
+        prof = res.profile_rho()
+        out["profile_s"] = time.perf_counter() - start
+        out["profile"] = prof.interval
+        out["profile_moved"] = bool(prof.extra)
+        out["lr_p"] = res.lr_test_rho[1]
+        if n_boot:
+            start = time.perf_counter()
+            boot = res.bootstrap(n_boot=n_boot, random_state=seed)
+            out["boot_s"] = time.perf_counter() - start
+            out["boot_percentile"] = boot.rho_interval(method="percentile")
+            out["boot_basic"] = boot.rho_interval(method="basic")
+    return out
+
+
+def _mf_rep(kind, rho, seed, with_profile=True):
+    outcome = "continuous" if kind == "HeckmanMFRegressor" else "binary"
+    k = 1 if outcome == "continuous" else 0
+    X, r, o, _ = make_selection_mf(200, 150, n_factors=k, rho=rho, density=0.3,
+                                   outcome=outcome, random_state=seed)
+    cls = HeckmanMFRegressor if outcome == "continuous" else BivariateProbitMF
+    est = cls(n_factors=k, random_state=0)
+    out = {"seed": seed}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        start = time.perf_counter()
+        est.fit(X, r, o)
+        out["fit_s"] = time.perf_counter() - start
+        out["rho_hat"], out["rho_se"] = est.rho_, est.rho_se_
+        out["degenerate"] = est.degenerate_ is not None
+        out["wald_hessian"] = wald_interval(est)
+        if est.degenerate_ is None and not with_profile:
+            out["profile"], out["profile_skipped"] = (np.nan, np.nan), True
+            out["lr_p"] = lr_test_rho(est, X, r, o)[1]
+        elif est.degenerate_ is None:
+            start = time.perf_counter()
+            # rho = 0 on the grid: the profile there is the LR test's restricted fit.
+            prof = profile_rho(est, X, r, o, grid=[0.0])
+            out["profile_s"] = time.perf_counter() - start
+            out["profile"], out["profile_moved"] = prof.interval, bool(prof.extra)
+            out["lr_p"] = lr_statistic(prof.loglik_max, prof.loglik[prof.rho == 0.0][0])[1]
+        else:
+            out["profile"], out["lr_p"] = (np.nan, np.nan), np.nan
+    return out
+
+
+def summarise(rows, rho):
+    """Per-interval coverage and the estimator's bias, SE and SD for one true rho."""
+    est = np.array([r["rho_hat"] for r in rows], dtype=float)
+    se = np.array([r["rho_se"] for r in rows], dtype=float)
+    out = {"rho": rho, "reps": len(rows), "bias": float(np.nanmean(est) - rho),
+           "sd": float(np.nanstd(est, ddof=1)), "mean_se": float(np.nanmean(se)),
+           "lr_reject": float(np.nanmean([r["lr_p"] < 0.05 for r in rows]))}
+    for key in rows[0]:
+        if key.startswith(("wald_", "profile", "boot_")) and isinstance(rows[0][key],
+                                                                         (list, tuple)):
+            used = [r for r in rows if not r.get(f"{key}_skipped")]
+            ends = np.array([r[key] for r in used], dtype=float)
+            # An interval that could not be formed (NaN: a degenerate fit) counts as a miss.
+            out[f"cover_{key}"] = float(np.mean((ends[:, 0] <= rho) & (rho <= ends[:, 1])))
+            if len(used) < len(rows):
+                out[f"reps_{key}"] = len(used)
+    for key in ("fit_s", "profile_s", "boot_s"):
+        times = [r[key] for r in rows if key in r]
+        if times:
+            out[f"median_{key}"] = float(np.median(times))
+    if "degenerate" in rows[0]:
+        out["degenerate"] = int(sum(r["degenerate"] for r in rows))
+    return out
+
+
+def table(summaries):
+    keys = [k for k in summaries[0] if k != "rho"]
+    lines = ["| rho | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 1)]
+    for s in summaries:
+        cells = [f"{s[k]:.3f}" if isinstance(s[k], float) else str(s[k]) for k in keys]
+        lines.append(f"| {s['rho']:+.1f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("part", choices=["classic", "mf"])
+    parser.add_argument("--reps", type=int, default=None)
+    parser.add_argument("--boot", type=int, default=99, help="bootstrap replications (classic)")
+    parser.add_argument("--n-jobs", type=int, default=2)
+    parser.add_argument("--models", nargs="+", default=None,
+                        help="only these models of the part (results merge into its file)")
+    parser.add_argument("--profile-reps", type=int, default=None,
+                        help="MF: profile intervals for only the first N replications per rho")
+    args = parser.parse_args()
+    reps = args.reps or (200 if args.part == "classic" else 50)
+    kinds = args.models or (("HeckmanSelection", "HeckmanProbit") if args.part == "classic"
+                            else ("HeckmanMFRegressor", "BivariateProbitMF"))
+    path = RESULTS / f"coverage_{args.part}.json"
+    report = json.loads(path.read_text()) if args.models and path.exists() else {
+        "part": args.part, "results": {}}
+    report.setdefault("settings", {})
+    for kind in kinds:
+        summaries, started = [], time.perf_counter()
+        for j, rho in enumerate(RHOS):
+            seeds = [10_000 * j + i for i in range(reps)]
+            if args.part == "classic":
+                n_boot = args.boot if kind == "HeckmanSelection" else 0
+                rows = Parallel(n_jobs=args.n_jobs)(
+                    delayed(_classic_rep)(kind, rho, seed, n_boot) for seed in seeds)
+            else:  # numba already uses both cores
+                n_prof = reps if args.profile_reps is None else args.profile_reps
+                rows = [_mf_rep(kind, rho, seed, i < n_prof) for i, seed in enumerate(seeds)]
+            summaries.append(summarise(rows, rho))
+            print(f"{kind} rho={rho:+.1f}: {summaries[-1]}", flush=True)
+        report["results"][kind] = {"summary": summaries,
+                                   "seconds": time.perf_counter() - started}
+        report["settings"][kind] = {"reps": reps, "boot": args.boot,
+                                    "profile_reps": args.profile_reps}
+        print(f"\n{kind} ({reps} replications per rho, nominal 95%)\n{table(summaries)}\n",
+              flush=True)
+        RESULTS.mkdir(exist_ok=True)
+        path.write_text(json.dumps(report, indent=1))  # after each model: partial runs count
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
