@@ -19,6 +19,8 @@ Usage::
     python benchmarks/coverage.py classic --reps 200 --boot 99
     python benchmarks/coverage.py mf --reps 50
     python benchmarks/coverage.py mf --models BivariateProbitMF --profile-reps 20
+    python benchmarks/coverage.py mf --models HeckmanMFRegressor --reps 20 --rhos -0.8 0.4 \
+        --profile-reps 0 --mf-boot --boot 20 --tag _bootstrap
 """
 
 import argparse
@@ -40,6 +42,7 @@ from heckrec.classic import HeckmanProbit, HeckmanSelection
 from heckrec.classic._covariance import ml_covariance
 from heckrec.datasets import make_selection_mf, make_tobit2
 from heckrec.inference import (
+    bootstrap_rho,
     lr_statistic,
     lr_test_rho,
     profile_rho,
@@ -85,7 +88,7 @@ def _classic_rep(kind, rho, seed, n_boot):
     return out
 
 
-def _mf_rep(kind, rho, seed, with_profile=True):
+def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0):
     outcome = "continuous" if kind == "HeckmanMFRegressor" else "binary"
     k = 1 if outcome == "continuous" else 0
     X, r, o, _ = make_selection_mf(200, 150, n_factors=k, rho=rho, density=0.3,
@@ -113,6 +116,14 @@ def _mf_rep(kind, rho, seed, with_profile=True):
             out["lr_p"] = lr_statistic(prof.loglik_max, prof.loglik[prof.rho == 0.0][0])[1]
         else:
             out["profile"], out["lr_p"] = (np.nan, np.nan), np.nan
+        if n_boot:
+            start = time.perf_counter()
+            boot = bootstrap_rho(est, X, n_boot=n_boot, random_state=seed)
+            out["boot_s"] = time.perf_counter() - start
+            out["boot_percentile"] = boot.rho_interval(method="percentile")
+            out["boot_basic"] = boot.rho_interval(method="basic")
+            # Bias-corrected estimate: 2 rho_hat - mean of the replications.
+            out["rho_bc"] = 2 * est.rho_ - float(boot.estimates["rho"].mean())
     return out
 
 
@@ -127,6 +138,8 @@ def summarise(rows, rho):
         if key.startswith(("wald_", "profile", "boot_")) and isinstance(rows[0][key],
                                                                          (list, tuple)):
             used = [r for r in rows if not r.get(f"{key}_skipped")]
+            if not used:
+                continue
             ends = np.array([r[key] for r in used], dtype=float)
             # An interval that could not be formed (NaN: a degenerate fit) counts as a miss.
             out[f"cover_{key}"] = float(np.mean((ends[:, 0] <= rho) & (rho <= ends[:, 1])))
@@ -136,6 +149,9 @@ def summarise(rows, rho):
         times = [r[key] for r in rows if key in r]
         if times:
             out[f"median_{key}"] = float(np.median(times))
+    if "rho_bc" in rows[0]:
+        bc = np.array([r["rho_bc"] for r in rows], dtype=float)
+        out["bias_bootstrap_corrected"] = float(np.nanmean(bc) - rho)
     if "degenerate" in rows[0]:
         out["degenerate"] = int(sum(r["degenerate"] for r in rows))
     return out
@@ -160,25 +176,31 @@ def main():
                         help="only these models of the part (results merge into its file)")
     parser.add_argument("--profile-reps", type=int, default=None,
                         help="MF: profile intervals for only the first N replications per rho")
+    parser.add_argument("--mf-boot", action="store_true",
+                        help="MF: also the parametric bootstrap (--boot replications)")
+    parser.add_argument("--rhos", type=float, nargs="+", default=RHOS)
+    parser.add_argument("--tag", default="", help="suffix of the results file")
     args = parser.parse_args()
     reps = args.reps or (200 if args.part == "classic" else 50)
     kinds = args.models or (("HeckmanSelection", "HeckmanProbit") if args.part == "classic"
                             else ("HeckmanMFRegressor", "BivariateProbitMF"))
-    path = RESULTS / f"coverage_{args.part}.json"
+    path = RESULTS / f"coverage_{args.part}{args.tag}.json"
     report = json.loads(path.read_text()) if args.models and path.exists() else {
         "part": args.part, "results": {}}
     report.setdefault("settings", {})
     for kind in kinds:
         summaries, started = [], time.perf_counter()
-        for j, rho in enumerate(RHOS):
-            seeds = [10_000 * j + i for i in range(reps)]
+        for j, rho in enumerate(args.rhos):
+            seeds = [10_000 * RHOS.index(rho) + i if rho in RHOS else 10_000 * (9 + j) + i
+                     for i in range(reps)]
             if args.part == "classic":
                 n_boot = args.boot if kind == "HeckmanSelection" else 0
                 rows = Parallel(n_jobs=args.n_jobs)(
                     delayed(_classic_rep)(kind, rho, seed, n_boot) for seed in seeds)
             else:  # numba already uses both cores
                 n_prof = reps if args.profile_reps is None else args.profile_reps
-                rows = [_mf_rep(kind, rho, seed, i < n_prof) for i, seed in enumerate(seeds)]
+                rows = [_mf_rep(kind, rho, seed, i < n_prof, args.boot if args.mf_boot else 0)
+                        for i, seed in enumerate(seeds)]
             summaries.append(summarise(rows, rho))
             print(f"{kind} rho={rho:+.1f}: {summaries[-1]}", flush=True)
         report["results"][kind] = {"summary": summaries,
