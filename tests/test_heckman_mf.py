@@ -142,6 +142,25 @@ def test_profiled_se_matches_dense_inverse_hessian(small):
     naive = (1 - est.rho_**2) / np.sqrt(H[ia, ia])
     assert naive < 0.9 * rho_se
 
+    # cov_type="robust": the dense sandwich H^-1 J H^-1, with J from the per-pair scores
+    # formed column by column by differencing each pair's log-likelihood.
+    lik = ContinuousHeckmanLikelihood()
+    scores = np.empty((pairs.n_pairs, theta.size))
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = h
+        scores[:, j] = (lik.per_pair_loglik(theta + e, layout, pairs)
+                        - lik.per_pair_loglik(theta - e, layout, pairs)) / (2 * h)
+    sandwich = cov @ (scores.T @ scores) @ cov
+    robust = small_estimator(compute_se=True, tol=1e-10, max_iter=2000,
+                             cov_type="robust").fit(X, r, o)
+    assert robust.rho_ == est.rho_
+    assert robust.rho_se_ == pytest.approx((1 - est.rho_**2) * np.sqrt(sandwich[ia, ia]),
+                                           rel=1e-3)
+    assert robust.sigma_se_ == pytest.approx(est.sigma_ * np.sqrt(sandwich[is_, is_]), rel=1e-3)
+    # Normal errors, correct model: robust and model-based SEs measure the same thing.
+    assert robust.rho_se_ == pytest.approx(est.rho_se_, rel=0.3)
+
 
 # --------------------------------------------------------------- solvers
 def test_backends_agree(small):

@@ -4,8 +4,8 @@ rho = 0, and the parametric bootstrap, for the classic and the MF models (docs/i
 from ._api import bootstrap_rho, lr_test_rho, profile_rho, wald_interval
 from ._bootstrap import BootstrapResult
 from ._intervals import ProfileLikelihood, lr_statistic, profile_interval, wald_interval_rho
-from ._profiled import profiled_covariance
+from ._profiled import profiled_covariance, sandwich_block
 
 __all__ = ["BootstrapResult", "ProfileLikelihood", "bootstrap_rho", "lr_statistic",
-           "lr_test_rho", "profile_interval", "profile_rho", "profiled_covariance",
+           "lr_test_rho", "profile_interval", "profile_rho", "profiled_covariance", "sandwich_block",
            "wald_interval", "wald_interval_rho"]

@@ -17,6 +17,22 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator, cg
 
 
+def sandwich_block(per_pair_loglik, theta, columns):
+    """Robust covariance of the interest block, ``W' J W`` with ``W = H^{-1}[:, interest]``.
+
+    ``J = sum_i s_i s_i'`` is the outer product of the per-pair scores; only its
+    projections ``d_i = W' s_i`` are needed, and each is a directional
+    derivative of pair i's log-likelihood along a column of W, found by
+    central differences of ``per_pair_loglik`` (two passes per column).
+    """
+    D = []
+    for w in columns.T:
+        h = 1e-4 / max(float(np.max(np.abs(w))), 1e-300)  # moves no parameter by > 1e-4
+        D.append((per_pair_loglik(theta + h * w) - per_pair_loglik(theta - h * w)) / (2 * h))
+    D = np.column_stack(D)
+    return D.T @ D
+
+
 def profiled_covariance(grad, theta, interest, free=None, preconditioner=None, rtol=1e-4,
                         maxiter=1000):
     """Covariance of ``theta[interest]`` with the other free parameters profiled out.
@@ -44,7 +60,8 @@ def profiled_covariance(grad, theta, interest, free=None, preconditioner=None, r
     -------
     cov : ndarray of shape (len(interest), len(interest))
     info : dict
-        ``cg_iterations`` per solve and ``converged``.
+        ``cg_iterations`` per solve, ``converged``, and ``inverse_columns``: the
+        columns of H^{-1} for the interest parameters, shape (theta.size, m).
     """
     interest = np.asarray(interest)
     if free is None:
@@ -86,6 +103,7 @@ def profiled_covariance(grad, theta, interest, free=None, preconditioner=None, r
     H_AA = 0.5 * (H_AA + H_AA.T)
     iterations, converged = [], True
     S = H_AA.copy()
+    solves = np.empty((rest_idx.size, m))
     for col in range(m):
         count = [0]
 
@@ -96,9 +114,16 @@ def profiled_covariance(grad, theta, interest, free=None, preconditioner=None, r
         iterations.append(count[0])
         converged &= status == 0
         S[:, col] -= H_EA.T @ x
+        solves[:, col] = x
     S = 0.5 * (S + S.T)
     try:
         cov = np.linalg.inv(S)
     except np.linalg.LinAlgError:
         cov = np.full((m, m), np.nan)
-    return cov, {"cg_iterations": iterations, "converged": bool(converged)}
+    # The interest columns of H^{-1}: S^{-1} on the interest rows, -H_EE^{-1} H_EA S^{-1}
+    # on the rest (block inverse); the sandwich covariance needs them.
+    columns = np.zeros((theta.size, m))
+    columns[interest] = cov
+    columns[rest_idx] = -solves @ cov
+    return cov, {"cg_iterations": iterations, "converged": bool(converged),
+                 "inverse_columns": columns}

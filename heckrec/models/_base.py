@@ -20,7 +20,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._array.heckman_continuous import mf_score
 from ..exceptions import DegenerateEstimateWarning
-from ..inference import profiled_covariance
+from ..inference import profiled_covariance, sandwich_block
 from ._init import spectral_start
 from ._input import IdEncoder, validate_X, validate_y_o
 from ._layout import ParamLayout
@@ -63,6 +63,7 @@ class SelectionMFBase(BaseEstimator):
         "scaling": [StrOptions({"block", "diagonal"})],
         "backend": [StrOptions(set(BACKENDS))],
         "compute_se": ["boolean"],
+        "cov_type": [StrOptions({"hessian", "robust"})],
         "fixed_rho": [None, Interval(Real, -1, 1, closed="neither")],
         "warm_start": ["boolean"],
         "random_state": ["random_state"],
@@ -72,7 +73,8 @@ class SelectionMFBase(BaseEstimator):
     def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, reg_rho=0.0, solver="lbfgs",
                  max_iter=1000, tol=1e-7, learning_rate=0.01, batch_size=65536,
                  init="spectral", init_scale=0.1, scaling="block", backend="numba",
-                 compute_se=True, fixed_rho=None, warm_start=False, random_state=None, verbose=0):
+                 compute_se=True, cov_type="hessian", fixed_rho=None, warm_start=False,
+                 random_state=None, verbose=0):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
         self.reg_bias = reg_bias
@@ -87,6 +89,7 @@ class SelectionMFBase(BaseEstimator):
         self.scaling = scaling
         self.backend = backend
         self.compute_se = compute_se
+        self.cov_type = cov_type
         self.fixed_rho = fixed_rho
         self.warm_start = warm_start
         self.random_state = random_state
@@ -245,6 +248,13 @@ class SelectionMFBase(BaseEstimator):
         scaling = BlockScaling(self._layout, self._pairs, self.theta_, objective.penalty)
         cov, info = profiled_covariance(lambda t: objective.full(t)[1], self.theta_, index, free,
                                         scaling.inverse_curvature)
+        columns = info.pop("inverse_columns")
+        if self.cov_type == "robust" and np.all(np.isfinite(cov)):
+            # Sandwich H^-1 J H^-1 of the penalised estimator, J from the per-pair scores.
+            def per_pair(theta):
+                return objective.likelihood.per_pair_loglik(theta, self._layout, self._pairs)
+
+            cov = sandwich_block(per_pair, self.theta_, columns)
         info["seconds"] = time.perf_counter() - start
         self.se_info_ = info
         if np.any(np.diag(cov) <= 0) or not np.all(np.isfinite(cov)):

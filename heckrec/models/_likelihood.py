@@ -7,12 +7,27 @@ same code with ``xp = cupy``).
 """
 
 import numpy as np
+import scipy.special
 
 from .._array import heckman_continuous as array_impl
 from .._array._namespace import get_namespace
 from .._kernels import heckman_continuous as kernels
+from .._kernels import mf_rows
 
 BACKENDS = ("numba", "numpy", "cupy")
+
+
+def pair_scores(theta, layout, pairs):
+    """(g_o, g_r) of every pair at ``theta`` (pairs in PairSet order)."""
+    p = layout.unpack(theta)
+    out = []
+    for tag in ("o", "r"):
+        g = np.empty(pairs.n_pairs)
+        mf_rows.score_pairs(pairs.user_ptr, pairs.items, pairs.F,
+                            *(getattr(p, f"{b}_{tag}") for b in ("mu", "bu", "bi", "P", "Q", "w")),
+                            g)
+        out.append(g)
+    return out
 
 
 def finish_global_gradients(g, g_w_o_u, g_w_r_u):
@@ -45,6 +60,12 @@ class ContinuousHeckmanLikelihood:
         for name, value in blocks.items():
             grad[layout.slices[name]] = xp.asarray(value).ravel()
         return ll, grad
+
+    def per_pair_loglik(self, theta, layout, pairs):
+        """Log-likelihood of each pair at ``theta`` (the sandwich covariance's scores)."""
+        g_o, g_r = pair_scores(theta, layout, pairs)
+        p = layout.unpack(theta)
+        return array_impl.pair_terms(np, scipy.special, g_o, g_r, pairs.r, pairs.o, p.a, p.s)[0]
 
     def _numba(self, theta, layout, pairs):
         p = layout.unpack(theta)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._kernels import bivariate_probit as terms
 from .._kernels import mf_rows
-from ._likelihood import finish_global_gradients
+from ._likelihood import finish_global_gradients, pair_scores
 
 LIKELIHOODS = ("exact", "ghk", "mc")
 
@@ -43,6 +43,13 @@ class BivariateProbitLikelihood:
         ll, ga, self.n_guarded = terms.mc_terms(g_o, g_r, r, o, a, self.draws, self.step_r,
                                                 d_o, d_r)
         return ll, ga
+
+    def per_pair_loglik(self, theta, layout, pairs):
+        """Exact log-likelihood of each pair at ``theta`` (whatever ``kind`` fits)."""
+        g_o, g_r = pair_scores(theta, layout, pairs)
+        out = np.empty(pairs.n_pairs)
+        terms.exact_per_pair(g_o, g_r, pairs.r, pairs.o, layout.unpack(theta).a, out)
+        return out
 
     def loglik_grad(self, theta, layout, pairs, backend="numba"):
         """Return ``(loglik, gradient)`` at ``theta`` summed over ``pairs``."""

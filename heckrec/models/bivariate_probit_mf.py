@@ -63,7 +63,7 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
     n_draws : int, default=100
         Draws for ``"ghk"`` and ``"mc"`` (unused by ``"exact"``).
     reg_factors, reg_bias, reg_rho, solver, max_iter, tol, learning_rate, batch_size, init, \
-init_scale, scaling, compute_se, fixed_rho, warm_start, random_state, verbose
+init_scale, scaling, compute_se, cov_type, fixed_rho, warm_start, random_state, verbose
         As in :class:`heckrec.HeckmanMFRegressor`. ``solver="adam"`` is not
         available with ``likelihood="mc"`` (its steps are full-batch L-BFGS);
         ``random_state`` also fixes the simulation draws. With ``"mc"``,
@@ -115,14 +115,15 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
     def __init__(self, n_factors=8, *, likelihood="exact", n_draws=100, reg_factors=1.0,
                  reg_bias=0.1, reg_rho=0.0, solver="lbfgs", max_iter=1000, tol=1e-7, learning_rate=0.01,
                  batch_size=65536, init="spectral", init_scale=0.1, scaling="block",
-                 backend="numba", compute_se=True, fixed_rho=None, warm_start=False,
-                 random_state=None, verbose=0):
+                 backend="numba", compute_se=True, cov_type="hessian", fixed_rho=None,
+                 warm_start=False, random_state=None, verbose=0):
         super().__init__(n_factors, reg_factors=reg_factors, reg_bias=reg_bias, reg_rho=reg_rho,
                          solver=solver,
                          max_iter=max_iter, tol=tol, learning_rate=learning_rate,
                          batch_size=batch_size, init=init, init_scale=init_scale,
                          scaling=scaling, backend=backend, compute_se=compute_se,
-                         fixed_rho=fixed_rho, warm_start=warm_start, random_state=random_state, verbose=verbose)
+                         cov_type=cov_type, fixed_rho=fixed_rho, warm_start=warm_start,
+                         random_state=random_state, verbose=verbose)
         self.likelihood = likelihood
         self.n_draws = n_draws
 

@@ -83,6 +83,12 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
     compute_se : bool, default=True
         Compute ``rho_se_`` and ``sigma_se_`` after the fit (costs a few
         dozen extra gradient evaluations, see below).
+    cov_type : {"hessian", "robust"}, default="hessian"
+        Covariance behind ``rho_se_`` and ``sigma_se_``: the inverse penalised
+        Hessian with the embeddings profiled out, or the sandwich
+        H^-1 J H^-1 with J the outer product of the per-pair scores (robust to
+        a misspecified error distribution; two extra passes over the pairs per
+        scalar). There is no OPG: it would need J^-1 over every parameter.
     fixed_rho : float in (-1, 1) or None, default=None
         Hold rho at this value instead of estimating it (``rho_se_`` is then
         NaN). The restricted fits behind :func:`heckrec.inference.profile_rho`
