@@ -12,7 +12,8 @@ Parts (each writes benchmarks/results/coverage_<part>.json and prints a table):
               HeckmanSelection the parametric bootstrap (percentile, basic)
     mf        HeckmanMFRegressor on a 200 x 150 grid (rank 1, 30% observed) and
               BivariateProbitMF on a 200 x 150 biases-only grid (30% observed):
-              Wald (profiled Hessian) and profile intervals, LR test
+              Wald (profiled Hessian) and profile intervals, LR test; --grid sets
+              another size
 
 Usage::
 
@@ -21,6 +22,12 @@ Usage::
     python benchmarks/coverage.py mf --models BivariateProbitMF --profile-reps 20
     python benchmarks/coverage.py mf --models HeckmanMFRegressor --reps 20 --rhos -0.8 0.4 \
         --profile-reps 0 --mf-boot --boot 20 --tag _bootstrap
+    python benchmarks/coverage.py mf --models BivariateProbitMF --grid 400 300 \
+        --rhos -0.8 0 0.8 --profile-reps 0 --tag _binary_400x300
+    python benchmarks/coverage.py mf --models HeckmanMFRegressor --reps 30 --rhos -0.8 0.4 \
+        --profile-reps 0 --mf-robust --tag _robust
+    python benchmarks/coverage.py mf --oracle --tag _oracle
+    python benchmarks/coverage.py report    # every table so far, as markdown
 """
 
 import argparse
@@ -88,10 +95,10 @@ def _classic_rep(kind, rho, seed, n_boot):
     return out
 
 
-def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0):
+def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robust=False):
     outcome = "continuous" if kind == "HeckmanMFRegressor" else "binary"
     k = 1 if outcome == "continuous" else 0
-    X, r, o, _ = make_selection_mf(200, 150, n_factors=k, rho=rho, density=0.3,
+    X, r, o, _ = make_selection_mf(*grid, n_factors=k, rho=rho, density=0.3,
                                    outcome=outcome, random_state=seed)
     cls = HeckmanMFRegressor if outcome == "continuous" else BivariateProbitMF
     est = cls(n_factors=k, random_state=0)
@@ -124,7 +131,34 @@ def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0):
             out["boot_basic"] = boot.rho_interval(method="basic")
             # Bias-corrected estimate: 2 rho_hat - mean of the replications.
             out["rho_bc"] = 2 * est.rho_ - float(boot.estimates["rho"].mean())
+        if robust:
+            # Last, since it refits in place: a warm start from the optimum, so only the
+            # covariance changes (and the fit's final polish).
+            est.set_params(cov_type="robust", warm_start=True).fit(X, r, o)
+            out["rho_se_robust"] = est.rho_se_
+            out["wald_robust"] = wald_interval(est)
     return out
+
+
+def _oracle_rep(kind, rho, seed, grid=(200, 150)):
+    """The MF design's data, fitted by the classic model on the true scores g_o, g_r.
+
+    Only the two slopes (1 at the truth), sigma and rho are free: no incidental
+    parameters and no penalty, so this is the inference the MF fit would have if it
+    knew every embedding and bias.
+    """
+    outcome = "continuous" if kind == "HeckmanMFRegressor" else "binary"
+    _, r, o, truth = make_selection_mf(*grid, n_factors=1 if outcome == "continuous" else 0,
+                                       rho=rho, density=0.3, outcome=outcome,
+                                       random_state=seed)
+    y = np.where(o == 1, r, 0.0)
+    X, Z = truth["g_r"].reshape(-1, 1), truth["g_o"].reshape(-1, 1)
+    model = (HeckmanSelection if outcome == "continuous" else HeckmanProbit)(y, X, o, Z)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = model.fit()
+    return {"seed": seed, "rho_hat": res.rho, "rho_se": res.rho_se,
+            "wald_hessian": wald_interval(res), "lr_p": res.lr_test_rho[1]}
 
 
 def summarise(rows, rho):
@@ -133,6 +167,7 @@ def summarise(rows, rho):
     se = np.array([r["rho_se"] for r in rows], dtype=float)
     out = {"rho": rho, "reps": len(rows), "bias": float(np.nanmean(est) - rho),
            "sd": float(np.nanstd(est, ddof=1)), "mean_se": float(np.nanmean(se)),
+           "median_se": float(np.nanmedian(se)),
            "lr_reject": float(np.nanmean([r["lr_p"] < 0.05 for r in rows]))}
     for key in rows[0]:
         if key.startswith(("wald_", "profile", "boot_")) and isinstance(rows[0][key],
@@ -149,6 +184,8 @@ def summarise(rows, rho):
         times = [r[key] for r in rows if key in r]
         if times:
             out[f"median_{key}"] = float(np.median(times))
+    if "rho_se_robust" in rows[0]:
+        out["mean_se_robust"] = float(np.nanmean([r["rho_se_robust"] for r in rows]))
     if "rho_bc" in rows[0]:
         bc = np.array([r["rho_bc"] for r in rows], dtype=float)
         out["bias_bootstrap_corrected"] = float(np.nanmean(bc) - rho)
@@ -166,9 +203,25 @@ def table(summaries):
     return "\n".join(lines)
 
 
+def report_markdown():
+    """Every coverage table written so far, as markdown (what docs/inference.md quotes)."""
+    blocks = []
+    for path in sorted(RESULTS.glob("coverage_*.json")):
+        report = json.loads(path.read_text())
+        for kind, result in report["results"].items():
+            settings = report.get("settings", {}).get(kind, {})
+            reps = settings.get("reps", report.get("reps"))
+            grid = settings.get("grid")
+            where = f", {grid[0]} x {grid[1]} grid" if grid else ""
+            blocks.append(f"**{kind}** (`{path.name}`, {reps} replications per rho{where}, "
+                          f"{result['seconds'] / 60:.0f} min)\n\n{table(result['summary'])}")
+    return "\n\n".join(blocks)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["classic", "mf"])
+    parser.add_argument("part", choices=["classic", "mf", "report"],
+                        help="report: print every results/coverage_*.json as markdown tables")
     parser.add_argument("--reps", type=int, default=None)
     parser.add_argument("--boot", type=int, default=99, help="bootstrap replications (classic)")
     parser.add_argument("--n-jobs", type=int, default=2)
@@ -180,7 +233,17 @@ def main():
                         help="MF: also the parametric bootstrap (--boot replications)")
     parser.add_argument("--rhos", type=float, nargs="+", default=RHOS)
     parser.add_argument("--tag", default="", help="suffix of the results file")
+    parser.add_argument("--mf-robust", action="store_true",
+                        help="MF: also the Wald interval from cov_type='robust'")
+    parser.add_argument("--oracle", action="store_true",
+                        help="MF: fit the classic model on the true scores instead (the "
+                             "results are filed as '<model> oracle')")
+    parser.add_argument("--grid", type=int, nargs=2, default=(200, 150),
+                        metavar=("N_USERS", "N_ITEMS"), help="MF: the simulated grid")
     args = parser.parse_args()
+    if args.part == "report":
+        print(report_markdown())
+        return
     reps = args.reps or (200 if args.part == "classic" else 50)
     kinds = args.models or (("HeckmanSelection", "HeckmanProbit") if args.part == "classic"
                             else ("HeckmanMFRegressor", "BivariateProbitMF"))
@@ -197,17 +260,24 @@ def main():
                 n_boot = args.boot if kind == "HeckmanSelection" else 0
                 rows = Parallel(n_jobs=args.n_jobs)(
                     delayed(_classic_rep)(kind, rho, seed, n_boot) for seed in seeds)
+            elif args.oracle:
+                rows = Parallel(n_jobs=args.n_jobs)(
+                    delayed(_oracle_rep)(kind, rho, seed, tuple(args.grid)) for seed in seeds)
             else:  # numba already uses both cores
                 n_prof = reps if args.profile_reps is None else args.profile_reps
-                rows = [_mf_rep(kind, rho, seed, i < n_prof, args.boot if args.mf_boot else 0)
+                rows = [_mf_rep(kind, rho, seed, i < n_prof, args.boot if args.mf_boot else 0,
+                                tuple(args.grid), args.mf_robust)
                         for i, seed in enumerate(seeds)]
             summaries.append(summarise(rows, rho))
             print(f"{kind} rho={rho:+.1f}: {summaries[-1]}", flush=True)
-        report["results"][kind] = {"summary": summaries,
+        name = f"{kind} oracle" if args.oracle else kind
+        report["results"][name] = {"summary": summaries,
                                    "seconds": time.perf_counter() - started}
-        report["settings"][kind] = {"reps": reps, "boot": args.boot,
+        report["settings"][name] = {"reps": reps, "boot": args.boot,
                                     "profile_reps": args.profile_reps}
-        print(f"\n{kind} ({reps} replications per rho, nominal 95%)\n{table(summaries)}\n",
+        if args.part == "mf":
+            report["settings"][name]["grid"] = list(args.grid)
+        print(f"\n{name} ({reps} replications per rho, nominal 95%)\n{table(summaries)}\n",
               flush=True)
         RESULTS.mkdir(exist_ok=True)
         path.write_text(json.dumps(report, indent=1))  # after each model: partial runs count
