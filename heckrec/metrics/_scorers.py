@@ -1,9 +1,11 @@
 """Scorers that request ``o`` through scikit-learn metadata routing."""
 
 import numpy as np
+import pandas as pd
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ..models._input import validate_y_o
+from ._ranking import CONVENTIONS, global_auc, ndcg_at_k, recall_at_k
 
 
 class ObservedScorer:
@@ -52,3 +54,52 @@ loglik_scorer = ObservedScorer(_loglik, "loglik")
 #: Minus the mean squared error of ``predict`` on the observed pairs. On MNAR
 #: training folds this rewards the selection bias; use it on MAR test data.
 observed_mse_scorer = ObservedScorer(_neg_observed_mse, "neg_observed_mse")
+
+
+def _ranking_score(estimator, X):
+    # Both MF estimators rank by g_r: decision_function (binary) or predict (continuous).
+    if hasattr(estimator, "decision_function"):
+        return estimator.decision_function(X)
+    return estimator.predict(X)
+
+
+def make_ranking_scorer(metric="ndcg", k=5, convention="paper", threshold=None):
+    """A scorer for AUC, NDCG@K or Recall@K on the observed pairs of (X, y, o).
+
+    Meant for MAR test data (every pair observed) or a MAR validation slice; on MNAR
+    folds it measures ranking among the items users chose, which is biased.
+
+    Parameters
+    ----------
+    metric : {"ndcg", "recall", "auc"}, default="ndcg"
+    k : int, default=5
+        Cut-off for NDCG and Recall.
+    convention : {"paper", "corrected"}, default="paper"
+        How users without a positive test item count (see :func:`ndcg_at_k`).
+    threshold : float, optional
+        Relevance is ``y >= threshold`` (e.g. 3 for ratings 1-5, as in the paper);
+        ``None`` uses ``y`` itself (already 0/1).
+
+    Returns
+    -------
+    ObservedScorer
+        ``scorer(estimator, X, y, o=None)``; the user id is X's first column.
+    """
+    functions = {"ndcg": ndcg_at_k, "recall": recall_at_k, "auc": global_auc}
+    if metric not in functions:
+        raise ValueError(f"metric must be one of {sorted(functions)}, got {metric!r}")
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+    if metric != "auc" and not (isinstance(k, (int, np.integer)) and k >= 1):
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+
+    def score(estimator, X, y, o):
+        relevance = y[o] if threshold is None else (y[o] >= threshold).astype(np.float64)
+        scores = np.asarray(_ranking_score(estimator, X))[o]
+        if metric == "auc":
+            return global_auc(relevance, scores)
+        users = (X.iloc[:, 0] if isinstance(X, pd.DataFrame) else np.asarray(X)[:, 0])
+        return functions[metric](np.asarray(users)[o], relevance, scores, k, convention)
+
+    name = "auc" if metric == "auc" else f"{metric}@{k} ({convention})"
+    return ObservedScorer(score, name)
