@@ -1,7 +1,9 @@
-"""Data: the shipped Mroz87 and Coat files, and simulators."""
+"""Data: the shipped Mroz87 and Coat files, loaders for Yahoo! R3 and KuaiRec, simulators."""
 
 from ._coat import load_coat
+from ._logs import load_kuairec, load_yahoo_r3
 from ._mroz import load_mroz87
 from ._simulate import make_selection_mf, make_tobit2
 
-__all__ = ["load_coat", "load_mroz87", "make_selection_mf", "make_tobit2"]
+__all__ = ["load_coat", "load_kuairec", "load_mroz87", "load_yahoo_r3", "make_selection_mf",
+           "make_tobit2"]
