@@ -70,7 +70,8 @@ def _grid_bunch(train, test, value_name, threshold, descr):
         DESCR=descr)
 
 
-def _files(path, names, dataset, where):
+def _load_log(path, names, sep, value_name, threshold, dataset, where):
+    """Check the folder, read its (train, test) files and build the grid structure."""
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"{path} is not a folder; pass the folder that holds the "
@@ -78,7 +79,8 @@ def _files(path, names, dataset, where):
     missing = [name for name in names if not (path / name).is_file()]
     if missing:
         raise FileNotFoundError(f"{dataset}: {', '.join(missing)} not found in {path}. {where}")
-    return [path / name for name in names]
+    train, test = (_read_triples(path / name, sep, value_name) for name in names)
+    return _grid_bunch(train, test, value_name, threshold, f"{dataset} read from {path}.")
 
 
 def load_yahoo_r3(path, threshold=3):
@@ -107,12 +109,8 @@ def load_yahoo_r3(path, threshold=3):
         o_train : 1 where rated; X_test, r_test : the MAR pairs and their binarised
         ratings; rating_train (NaN where unrated), rating_test : the raw ratings; DESCR.
     """
-    train_file, test_file = _files(path, YAHOO_FILES, "Yahoo! R3",
-                                   "Obtain them from Yahoo! Webscope (dataset R3).")
-    train = _read_triples(train_file, "\t", "rating")
-    test = _read_triples(test_file, "\t", "rating")
-    return _grid_bunch(train, test, "rating", threshold,
-                       f"Yahoo! R3 (Marlin and Zemel, 2009) read from {Path(path)}.")
+    return _load_log(path, YAHOO_FILES, "\t", "rating", threshold, "Yahoo! R3",
+                     "Obtain them from Yahoo! Webscope (dataset R3).")
 
 
 def load_kuairec(path, threshold=2.0):
@@ -137,9 +135,5 @@ def load_kuairec(path, threshold=2.0):
         As :func:`load_yahoo_r3`, with ``watch_ratio_train`` and ``watch_ratio_test``
         for the raw values.
     """
-    train_file, test_file = _files(path, KUAIREC_FILES, "KuaiRec",
-                                   "Get KuaiRec from github.com/chongminggao/KuaiRec.")
-    train = _read_triples(train_file, ",", "watch_ratio")
-    test = _read_triples(test_file, ",", "watch_ratio")
-    return _grid_bunch(train, test, "watch_ratio", threshold,
-                       f"KuaiRec (Gao et al., CIKM 2022) read from {Path(path)}.")
+    return _load_log(path, KUAIREC_FILES, ",", "watch_ratio", threshold, "KuaiRec",
+                     "Get KuaiRec from github.com/chongminggao/KuaiRec.")
