@@ -50,6 +50,23 @@ def test_weighted_objective_gradient(kind):
     np.testing.assert_allclose(f(theta)[1], numeric, atol=2e-6)
 
 
+def test_pairs_without_weight_can_be_left_out():
+    users, items, F = _grid(seed=4)
+    model = MFScore(6, 5, 2, 1)
+    rng = np.random.default_rng(5)
+    theta = model.init(rng, scale=0.5)
+    weight = np.where(rng.random(len(users)) < 0.3, rng.random(len(users)), 0.0)
+    target = rng.standard_normal(len(users))
+    penalty = model.penalty_weights(0.5, 0.1)
+    full = weighted_objective(model, theta, (users, items, F), [(weight, target)], "squared",
+                              penalty)
+    used = weight != 0
+    part = weighted_objective(model, theta, (users[used], items[used], F[used]),
+                              [(weight[used], target[used])], "squared", penalty, len(users))
+    assert part[0] == pytest.approx(full[0], rel=1e-13)
+    np.testing.assert_allclose(part[1], full[1], rtol=1e-12, atol=1e-15)
+
+
 def _mnar_data(seed=0, n_users=120, n_items=80):
     """Continuous outcome; pairs with a higher outcome are more often observed (MNAR)."""
     rng = np.random.default_rng(seed)

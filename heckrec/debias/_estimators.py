@@ -28,10 +28,15 @@ from ..models._solvers import lbfgs
 from ._backbone import MFScore, pair_loss
 
 
-def weighted_objective(model, theta, pairs, terms, kind, penalty):
+def weighted_objective(model, theta, pairs, terms, kind, penalty, n=None):
     """``(sum over (weight, target) in terms of sum_j weight_j loss(target_j, g_j)
-    + penalty/2 |theta|^2) / n`` and its gradient, for the MF score g of ``model``."""
+    + penalty/2 |theta|^2) / n`` and its gradient, for the MF score g of ``model``.
+
+    ``n`` defaults to the number of pairs given; pass the full grid's size when only
+    the pairs with a non-zero weight are given.
+    """
     users, items, F = pairs
+    n = len(users) if n is None else n
     g = model.scores(theta, users, items, F)
     value, coef = 0.5 * penalty @ theta**2, np.zeros(len(users))
     for weight, target in terms:
@@ -39,7 +44,7 @@ def weighted_objective(model, theta, pairs, terms, kind, penalty):
         value += weight @ loss
         coef += weight * dloss
     grad = model.backward(theta, users, items, F, coef) + penalty * theta
-    return value / len(users), grad / len(users)
+    return value / n, grad / n
 
 
 class DebiasedMFBase(RegressorMixin, BaseEstimator):
@@ -102,6 +107,11 @@ class DebiasedMFBase(RegressorMixin, BaseEstimator):
             raise ValueError("loss='logistic' needs y in [0, 1] (0/1 labels) where o == 1")
         self.user_encoder_ = IdEncoder().fit(users_raw)
         self.item_encoder_ = IdEncoder().fit(items_raw)
+        # Centred, unit-scale features: an uncentred feature and the mean are nearly
+        # collinear, which stalls L-BFGS (the prediction is the same at the optimum).
+        self.feature_mean_ = F.mean(axis=0)
+        self.feature_scale_ = np.where(F.std(axis=0) > 0, F.std(axis=0), 1.0)
+        F = (F - self.feature_mean_) / self.feature_scale_
         self._pairs = (self.user_encoder_.codes_, self.item_encoder_.codes_, F)
         self.model_ = MFScore(self.user_encoder_.n, self.item_encoder_.n, self.n_factors,
                               F.shape[1])
@@ -148,10 +158,15 @@ class DebiasedMFBase(RegressorMixin, BaseEstimator):
                               self.model_.init(self._rng))
 
     def _minimise(self, model, terms, kind, theta0):
-        """L-BFGS on :func:`weighted_objective`."""
+        """L-BFGS on :func:`weighted_objective`, over the pairs some term weighs."""
         penalty = model.penalty_weights(self.reg_factors, self.reg_bias)
-        result = lbfgs(lambda theta: weighted_objective(model, theta, self._pairs, terms, kind,
-                                                        penalty),
+        n_pairs = len(self._pairs[0])
+        # Naive, IPS and SNIPS weigh only observed pairs (a few % of the grid): skip the rest.
+        used = np.flatnonzero(np.any([weight != 0 for weight, _ in terms], axis=0))
+        pairs = tuple(a[used] for a in self._pairs)
+        terms = [(weight[used], target[used]) for weight, target in terms]
+        result = lbfgs(lambda theta: weighted_objective(model, theta, pairs, terms, kind,
+                                                        penalty, n_pairs),
                        theta0, self.max_iter, self.tol)
         if not result.converged:
             warnings.warn(f"{type(self).__name__}: L-BFGS did not converge in {result.n_iter} "
@@ -165,6 +180,7 @@ class DebiasedMFBase(RegressorMixin, BaseEstimator):
         """The MF score g of each pair (ranks pairs for NDCG / Recall / AUC)."""
         check_is_fitted(self, "theta_")
         users_raw, items_raw, F = validate_X(self, X, reset=False)
+        F = (F - self.feature_mean_) / self.feature_scale_
         return self.model_.scores(self.theta_, self.user_encoder_.transform(users_raw),
                                   self.item_encoder_.transform(items_raw), F)
 
