@@ -157,3 +157,33 @@ def test_bad_input_raises(make, fit_kwargs, error, match):
 def test_predict_before_fit():
     with pytest.raises(NotFittedError):
         NaiveMF().predict(np.array([[0, 0]]))
+
+
+def test_grid_search_routes_o_to_fit_and_the_ranking_scorer():
+    from sklearn import config_context
+    from sklearn.model_selection import GridSearchCV, KFold
+
+    from heckrec.metrics import make_ranking_scorer
+
+    X, r, o, _, _ = _mnar_data(seed=7, n_users=30, n_items=20)
+    # 0, not NaN, where unobserved: only a routed o can tell those pairs apart.
+    r = np.where(o == 1, r, 0.0)
+    scorer = make_ranking_scorer("ndcg", k=3, threshold=3.5, convention="corrected")
+    folds = KFold(3, shuffle=True, random_state=0)
+    grid = {"reg_factors": [0.5, 5.0]}
+    with config_context(enable_metadata_routing=True):
+        search = GridSearchCV(NaiveMF(n_factors=2, random_state=0), grid, scoring=scorer,
+                              cv=folds).fit(X, r, o=o)
+    # The same by hand: fit on each training fold with its o, score its test fold with its o.
+    for j, reg in enumerate(grid["reg_factors"]):
+        scores = []
+        for train, test in folds.split(X):
+            est = NaiveMF(n_factors=2, random_state=0, reg_factors=reg)
+            est.fit(X[train], r[train], o[train])
+            scores.append(scorer(est, X[test], r[test], o[test]))
+        assert search.cv_results_["mean_test_score"][j] == pytest.approx(np.mean(scores),
+                                                                         abs=1e-12)
+    # Without o the zeros would count as outcomes: a different score.
+    unrouted = NaiveMF(n_factors=2, random_state=0).fit(X, r)
+    routed = NaiveMF(n_factors=2, random_state=0).fit(X, r, o)
+    assert scorer(unrouted, X, r) != pytest.approx(scorer(routed, X, r, o), abs=1e-3)
