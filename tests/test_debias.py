@@ -140,13 +140,14 @@ def test_clone_and_unseen_ids():
 
 
 @pytest.mark.parametrize("make, fit_kwargs, error, match", [
-    (lambda: NaiveMF(loss="hinge"), {}, ValueError, "loss must be"),
-    (lambda: NaiveMF(n_factors=-1), {}, ValueError, "n_factors must be"),
+    (lambda: NaiveMF(loss="hinge"), {}, ValueError, "'loss' parameter of NaiveMF"),
+    (lambda: NaiveMF(n_factors=-1), {}, ValueError, "'n_factors' parameter of NaiveMF"),
+    (lambda: NaiveMF(max_iter=True), {}, ValueError, "max_iter must be an integer"),
     (lambda: NaiveMF(loss="logistic"), {}, ValueError, r"y in \[0, 1\]"),
-    (lambda: IPSMF(clip=0.0), {}, ValueError, "clip must lie"),
+    (lambda: IPSMF(clip=0.0), {}, ValueError, "'clip' parameter of IPSMF"),
     (lambda: IPSMF(), {"propensity": np.zeros(600)}, ValueError, r"propensity must lie in \(0, 1\]"),
     (lambda: IPSMF(), {"propensity": np.ones(3)}, ValueError, "one entry per pair"),
-    (lambda: EIBMF(imputation_weight=-1.0), {}, ValueError, "imputation_weight"),
+    (lambda: EIBMF(imputation_weight=-1.0), {}, ValueError, "'imputation_weight' parameter"),
 ])
 def test_bad_input_raises(make, fit_kwargs, error, match):
     X, r, o, _, _ = _mnar_data(seed=6, n_users=30, n_items=20)

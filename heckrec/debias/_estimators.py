@@ -15,12 +15,14 @@ ratings) or estimated by a logistic MF of ``o`` on all pairs, and clipped below.
 """
 
 import warnings
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import expit
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..models._input import IdEncoder, validate_X, validate_y_o
@@ -70,6 +72,16 @@ class DebiasedMFBase(RegressorMixin, BaseEstimator):
     #: Whether the method needs propensities.
     _uses_propensity = False
 
+    _parameter_constraints = {
+        "n_factors": [Interval(Integral, 0, None, closed="left")],
+        "reg_factors": [Interval(Real, 0, None, closed="left")],
+        "reg_bias": [Interval(Real, 0, None, closed="left")],
+        "loss": [StrOptions({"squared", "logistic"})],
+        "max_iter": [Interval(Integral, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
     def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, loss="squared",
                  max_iter=500, tol=1e-6, random_state=None):
         self.n_factors = n_factors
@@ -100,7 +112,11 @@ class DebiasedMFBase(RegressorMixin, BaseEstimator):
         -------
         self
         """
-        self._check_hyperparameters()
+        self._validate_params()  # sklearn: every hyper-parameter against _parameter_constraints
+        for name in ("n_factors", "max_iter"):
+            # sklearn counts bool as Integral, as SelectionMFBase notes too.
+            if isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"{name} must be an integer, got {getattr(self, name)!r}")
         users_raw, items_raw, F = validate_X(self, X, reset=True)
         y, o = validate_y_o(y, o, F.shape[0])
         if self.loss == "logistic" and not np.all((y[o] >= 0) & (y[o] <= 1)):
@@ -123,22 +139,7 @@ class DebiasedMFBase(RegressorMixin, BaseEstimator):
         del self._pairs, self._rng
         return self
 
-    def _check_hyperparameters(self):
-        if self.loss not in ("squared", "logistic"):
-            raise ValueError(f"loss must be 'squared' or 'logistic', got {self.loss!r}")
-        for name in ("n_factors", "max_iter"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
-        for name in ("reg_factors", "reg_bias", "tol"):
-            if not np.isfinite(getattr(self, name)) or getattr(self, name) < 0:
-                raise ValueError(f"{name} must be a non-negative number, "
-                                 f"got {getattr(self, name)!r}")
-
     def _propensities(self, o, propensity):
-        clip = self.clip
-        if not 0.0 < clip <= 1.0:
-            raise ValueError(f"clip must lie in (0, 1], got {clip!r}")
         if propensity is None:
             # A logistic MF of o on all pairs: no MAR data needed.
             theta = self._minimise(self.model_, [(np.ones(len(o)), o.astype(float))],
@@ -151,7 +152,7 @@ class DebiasedMFBase(RegressorMixin, BaseEstimator):
                                  f"shape {propensity.shape}")
             if not np.all((propensity > 0) & (propensity <= 1)):
                 raise ValueError("propensity must lie in (0, 1] for every pair")
-        return np.maximum(propensity, clip)
+        return np.maximum(propensity, self.clip)
 
     def _fit_prediction(self, r, o):
         return self._minimise(self.model_, self._loss_terms(r, o), self.loss,
@@ -215,6 +216,8 @@ class IPSMF(DebiasedMFBase):
     """
 
     _uses_propensity = True
+    _parameter_constraints = {**DebiasedMFBase._parameter_constraints,
+                              "clip": [Interval(Real, 0, 1, closed="right")]}
 
     def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, loss="squared",
                  max_iter=500, tol=1e-6, random_state=None, clip=0.05):
@@ -247,6 +250,10 @@ class EIBMF(DebiasedMFBase):
         As :class:`DebiasedMFBase`.
     """
 
+    _parameter_constraints = {**DebiasedMFBase._parameter_constraints,
+                              "imputation": [Real],
+                              "imputation_weight": [Interval(Real, 0, None, closed="left")]}
+
     def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, loss="squared",
                  max_iter=500, tol=1e-6, random_state=None, imputation=0.0,
                  imputation_weight=0.1):
@@ -256,7 +263,5 @@ class EIBMF(DebiasedMFBase):
         self.imputation_weight = imputation_weight
 
     def _loss_terms(self, r, o):
-        if not self.imputation_weight >= 0:
-            raise ValueError(f"imputation_weight must be >= 0, got {self.imputation_weight!r}")
         return [(o.astype(float), r),
                 (self.imputation_weight * (~o), np.full(len(o), float(self.imputation)))]
