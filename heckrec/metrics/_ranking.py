@@ -16,6 +16,18 @@ from sklearn.utils import column_or_1d
 CONVENTIONS = ("paper", "corrected")
 
 
+def check_k(k):
+    """Raise unless ``k`` is a positive integer."""
+    if isinstance(k, bool) or not (isinstance(k, (int, np.integer)) and k >= 1):
+        raise ValueError(f"k must be a positive integer, got {k!r}")
+
+
+def check_convention(convention):
+    """Raise unless ``convention`` is one of :data:`CONVENTIONS`."""
+    if convention not in CONVENTIONS:
+        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+
+
 def _check_inputs(users, y_true, y_score, k=None):
     users = column_or_1d(users)
     y_true = column_or_1d(y_true).astype(np.float64)
@@ -31,8 +43,8 @@ def _check_inputs(users, y_true, y_score, k=None):
         raise ValueError("y_true must hold non-negative relevances (0/1 labels or gains)")
     if pd.isna(users).any():
         raise ValueError("users contains missing values")
-    if k is not None and not (isinstance(k, (int, np.integer)) and k >= 1):
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    if k is not None:
+        check_k(k)
     return users, y_true, y_score
 
 
@@ -84,8 +96,7 @@ def per_user_ranking(users, y_true, y_score, k=5):
 
 
 def _average(values, convention, fill):
-    if convention not in CONVENTIONS:
-        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
+    check_convention(convention)
     if convention == "paper":
         return float(np.mean(np.where(np.isnan(values), fill, values)))
     if np.all(np.isnan(values)):

@@ -5,7 +5,7 @@ import pandas as pd
 from sklearn.utils.metadata_routing import MetadataRequest
 
 from ..models._input import validate_y_o
-from ._ranking import CONVENTIONS, global_auc, ndcg_at_k, recall_at_k
+from ._ranking import check_convention, check_k, global_auc, ndcg_at_k, recall_at_k
 
 
 class ObservedScorer:
@@ -88,10 +88,9 @@ def make_ranking_scorer(metric="ndcg", k=5, convention="paper", threshold=None):
     functions = {"ndcg": ndcg_at_k, "recall": recall_at_k, "auc": global_auc}
     if metric not in functions:
         raise ValueError(f"metric must be one of {sorted(functions)}, got {metric!r}")
-    if convention not in CONVENTIONS:
-        raise ValueError(f"convention must be one of {CONVENTIONS}, got {convention!r}")
-    if metric != "auc" and not (isinstance(k, (int, np.integer)) and k >= 1):
-        raise ValueError(f"k must be a positive integer, got {k!r}")
+    check_convention(convention)
+    if metric != "auc":
+        check_k(k)
 
     def score(estimator, X, y, o):
         relevance = y[o] if threshold is None else (y[o] >= threshold).astype(np.float64)
