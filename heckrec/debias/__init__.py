@@ -1,5 +1,14 @@
-"""The debiasing baselines (Naive, IPS, SNIPS, EIB) on one MF backbone."""
+"""The debiasing baselines (Naive, IPS, SNIPS, EIB, DR-JL) on one MF backbone."""
 
-from ._estimators import EIBMF, IPSMF, SNIPSMF, DebiasedMFBase, NaiveMF
+from ._estimators import (
+    DRJLMF,
+    EIBMF,
+    IPSMF,
+    SNIPSMF,
+    DebiasedMFBase,
+    NaiveMF,
+    naive_bayes_propensity,
+)
 
-__all__ = ["DebiasedMFBase", "EIBMF", "IPSMF", "NaiveMF", "SNIPSMF"]
+__all__ = ["DRJLMF", "DebiasedMFBase", "EIBMF", "IPSMF", "NaiveMF", "SNIPSMF",
+           "naive_bayes_propensity"]

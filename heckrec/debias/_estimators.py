@@ -9,9 +9,14 @@ plus L2 penalties; they differ only in the weights and targets
 - ``SNIPSMF``: the same weights, self-normalised (divided by their sum).
 - ``EIBMF``: observed pairs on their outcome, unobserved pairs on a constant imputed
   outcome, with a weight (error-imputation based, Steck 2010).
+- ``DRJLMF``: doubly robust joint learning (Wang et al. 2019): every pair on an imputed
+  outcome, corrected on observed pairs by ``(loss(r) - loss(imputed)) / propensity``;
+  the imputation MF in turn matches the imputed loss to the observed one, weighted
+  by 1 / propensity, and the two are alternated.
 
 Propensities ``P(o = 1 | pair)`` are passed to ``fit`` (known, or from a few MAR
-ratings) or estimated by a logistic MF of ``o`` on all pairs, and clipped below.
+ratings by :func:`naive_bayes_propensity`) or estimated by a logistic MF of ``o`` on
+all pairs, and clipped below.
 """
 
 import warnings
@@ -265,3 +270,132 @@ class EIBMF(DebiasedMFBase):
     def _loss_terms(self, r, o):
         return [(o.astype(float), r),
                 (self.imputation_weight * (~o), np.full(len(o), float(self.imputation)))]
+
+
+class DRJLMF(IPSMF):
+    """Doubly robust joint learning: a prediction MF and an imputation MF.
+
+    The prediction minimises ``sum_all loss(imputed, g) + sum_obs (loss(r, g) -
+    loss(imputed, g)) / p``: the imputation everywhere, corrected on observed pairs.
+
+    - ``loss="logistic"``: the imputation model matches the imputed loss to the observed
+      one, ``sum_obs (loss(imputed, g) - loss(r, g))^2 / p`` (Wang et al. 2019), monotone
+      in the imputed label, alternated with the prediction for ``n_rounds``. Per pair the
+      DR loss is the cross-entropy against the pseudo-label ``t = imputed + o (r -
+      imputed) / p``; beyond [0, 1] it is unbounded below (measured: the parameters ran
+      to 1e152), so ``t`` is clipped to [0, 1].
+    - ``loss="squared"``: matching the squared error has two solutions ``g -+ |r - g|``
+      per pair (measured on simulated MNAR data: alternating it drifted to the wrong
+      side on half the pairs, the MSE grew from 0.16 to 2.9 in six rounds), and
+      matching the signed error is IPS regression, which makes DR equal IPS exactly.
+      The imputation is the direct method instead: an MF fitted to the observed
+      outcomes unweighted, which the DR term then corrects.
+
+    Parameters
+    ----------
+    n_rounds : int, default=3
+        Alternations of (imputation model, prediction model) for the logistic loss.
+    clip, **kwargs
+        As :class:`IPSMF`.
+
+    Attributes
+    ----------
+    imputation_ : ndarray
+        The imputed outcome of every training pair after the last round.
+    """
+
+    _parameter_constraints = {**IPSMF._parameter_constraints,
+                              "n_rounds": [Interval(Integral, 1, None, closed="left")]}
+
+    def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, loss="squared",
+                 max_iter=500, tol=1e-6, random_state=None, clip=0.05, n_rounds=3):
+        super().__init__(n_factors, reg_factors=reg_factors, reg_bias=reg_bias, loss=loss,
+                         max_iter=max_iter, tol=tol, random_state=random_state, clip=clip)
+        self.n_rounds = n_rounds
+
+    def _dr_terms(self, r, o, imputed):
+        weight = o / self.propensity_
+        if self.loss == "logistic":
+            # loss(t) with t = (1 - w) imputed + w r, the label it is linear in: bounded in [0, 1].
+            return [(np.ones(len(o)), np.clip(imputed + weight * (r - imputed), 0.0, 1.0))]
+        return [(1.0 - weight, imputed), (weight, r)]
+
+    def _fit_prediction(self, r, o):
+        imputer = MFScore(*self.model_.shape)
+        weight = o / self.propensity_
+        if self.loss == "squared":  # the direct method: observed outcomes, unweighted
+            theta_h = self._minimise(imputer, [(o.astype(float), r)], self.loss,
+                                     imputer.init(self._rng))
+            self.imputation_ = imputer.scores(theta_h, *self._pairs)
+            return self._minimise(self.model_, self._dr_terms(r, o, self.imputation_),
+                                  self.loss, theta_h.copy())
+        # Logistic: start the imputation at the IPS fit, then alternate.
+        theta_h = self._minimise(imputer, [(weight, r)], self.loss, imputer.init(self._rng))
+        theta = theta_h.copy()
+        penalty = imputer.penalty_weights(self.reg_factors, self.reg_bias)
+        for _ in range(self.n_rounds):
+            g = self.model_.scores(theta, *self._pairs)
+            error = pair_loss(self.loss, r, g)[0]
+            theta_h = lbfgs(lambda t: imputation_objective(imputer, t, self._pairs, weight,
+                                                           error, g, penalty),
+                            theta_h, self.max_iter, self.tol).theta
+            self.imputation_ = expit(imputer.scores(theta_h, *self._pairs))
+            theta = self._minimise(self.model_, self._dr_terms(r, o, self.imputation_),
+                                   self.loss, theta)
+        return theta
+
+
+def imputation_objective(imputer, theta, pairs, weight, error, g, penalty):
+    """DR-JL's imputation objective (logistic loss) and its gradient.
+
+    ``(sum_j weight_j (loss(expit(h_j), g_j) - error_j)^2 + penalty/2 |theta|^2) / n``
+    for the imputation MF's score h, and ``error`` the prediction's loss on the
+    observed outcome.
+    """
+    h = imputer.scores(theta, *pairs)
+    label = expit(h)
+    # loss(label, g) = softplus(g) - label g, so d/dh = -g label (1 - label).
+    e_hat, de_dh = pair_loss("logistic", label, g)[0], -g * label * (1.0 - label)
+    resid = e_hat - error
+    used = weight != 0  # only observed pairs carry weight: skip the rest in the backward pass
+    coef = 2.0 * weight[used] * resid[used] * de_dh[used]
+    grad = imputer.backward(theta, *(a[used] for a in pairs), coef)
+    n = len(h)
+    return (weight @ resid**2 + 0.5 * penalty @ theta**2) / n, (grad + penalty * theta) / n
+
+
+def naive_bayes_propensity(y, o, y_mar):
+    """Propensities of observed pairs from a few missing-at-random ratings (naive Bayes).
+
+    ``P(o = 1 | r = v) = P(r = v | o = 1) P(o = 1) / P(r = v)``, with ``P(r = v)`` the
+    share of value v among the MAR ratings (Schnabel et al. 2016). Only observed pairs
+    are weighted by IPS and DR, so only theirs matter; unobserved pairs get ``P(o = 1)``.
+
+    Parameters
+    ----------
+    y : array-like (n_pairs,)
+        Outcome of the training pairs (read where ``o == 1``), discrete values.
+    o : array-like of 0/1 (n_pairs,)
+    y_mar : array-like
+        Outcomes of pairs drawn at random (e.g. a small slice of an unbiased test set).
+
+    Returns
+    -------
+    ndarray (n_pairs,)
+        Pass as ``propensity`` to ``fit``.
+    """
+    y, o = validate_y_o(y, o, len(np.asarray(y)))
+    y_mar = np.asarray(y_mar, dtype=float).ravel()
+    if y_mar.size == 0:
+        raise ValueError("y_mar is empty: naive Bayes propensities need some MAR outcomes")
+    values, counts = np.unique(y[o], return_counts=True)
+    mar_share = np.array([np.mean(y_mar == v) for v in values])
+    if np.any(mar_share == 0):
+        missing = values[mar_share == 0].tolist()
+        raise ValueError(f"the MAR outcomes never take the observed value(s) {missing[:5]}; "
+                         "naive Bayes needs each observed value among them (is y discrete?)")
+    p_obs = o.mean()
+    by_value = np.minimum(counts / o.sum() * p_obs / mar_share, 1.0)
+    propensity = np.full(len(o), p_obs)
+    propensity[o] = by_value[np.searchsorted(values, y[o])]
+    return propensity
