@@ -6,7 +6,7 @@ Plain numpy: these baselines fit data the size of Coat and MovieLens-100K.
 """
 
 import numpy as np
-from scipy.special import expit, log1p
+from scipy.special import expit, log1p, log_ndtr
 
 
 class MFScore:
@@ -74,11 +74,18 @@ def pair_loss(kind, target, g):
     """Per-pair loss and its derivative in g.
 
     ``"squared"``: ``(target - g)^2``. ``"logistic"``: cross-entropy of the label
-    ``target`` in [0, 1] (soft labels allowed) against ``expit(g)``.
+    ``target`` in [0, 1] (soft labels allowed) against ``expit(g)``. ``"probit"``: the
+    same against ``Phi(g)`` (the binary selection model's outcome probability).
     """
     if kind == "squared":
         diff = g - target
         return diff**2, 2.0 * diff
+    if kind == "probit":
+        log_up, log_down = log_ndtr(g), log_ndtr(-g)
+        # phi(g) / Phi(+-g) through logs: finite where Phi(+-g) underflows.
+        log_phi = -0.5 * g**2 - 0.5 * np.log(2.0 * np.pi)
+        return (-(target * log_up + (1.0 - target) * log_down),
+                -target * np.exp(log_phi - log_up) + (1.0 - target) * np.exp(log_phi - log_down))
     # log(1 + e^g) - target g, written to stay finite for large |g|.
     softplus = np.maximum(g, 0.0) + log1p(np.exp(-np.abs(g)))
     return softplus - target * g, expit(g) - target

@@ -21,6 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from .._array.heckman_continuous import mf_score
 from ..exceptions import DegenerateEstimateWarning
 from ..inference import profiled_covariance, sandwich_block
+from ._combined import DEBIAS_LOSSES, combined_likelihood
 from ._init import spectral_start
 from ._input import IdEncoder, validate_X, validate_y_o
 from ._layout import ParamLayout
@@ -66,14 +67,21 @@ class SelectionMFBase(BaseEstimator):
         "cov_type": [StrOptions({"hessian", "robust"})],
         "fixed_rho": [None, Interval(Real, -1, 1, closed="neither")],
         "warm_start": ["boolean"],
+        "alpha": [Interval(Real, 0, 1, closed="right")],
+        "debias_loss": [StrOptions(set(DEBIAS_LOSSES))],
+        "propensity_clip": [Interval(Real, 0, 1, closed="right")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
+
+    #: Per-pair loss of g_r in the combined objective, and the outcome mean it imputes.
+    _debias_pair_loss = "squared"
 
     def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, reg_rho=0.0, solver="lbfgs",
                  max_iter=1000, tol=1e-7, learning_rate=0.01, batch_size=65536,
                  init="spectral", init_scale=0.1, scaling="block", backend="numba",
                  compute_se=True, cov_type="hessian", fixed_rho=None, warm_start=False,
+                 alpha=1.0, debias_loss="naive", propensity_clip=0.05,
                  random_state=None, verbose=0):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
@@ -92,6 +100,9 @@ class SelectionMFBase(BaseEstimator):
         self.cov_type = cov_type
         self.fixed_rho = fixed_rho
         self.warm_start = warm_start
+        self.alpha = alpha
+        self.debias_loss = debias_loss
+        self.propensity_clip = propensity_clip
         self.random_state = random_state
         self.verbose = verbose
 
@@ -160,11 +171,23 @@ class SelectionMFBase(BaseEstimator):
             warm = adam(objective, theta0, self.max_iter, self.tol, self.learning_rate,
                         self.batch_size, rng, self.verbose)
             theta0, n_adam = warm.theta, warm.n_iter
-        if self.scaling == "block":
-            scaling = BlockScaling(layout, pairs, theta0, objective.penalty)
-        else:
-            scaling = DiagonalScaling(layout.curvature_scale(pairs, theta0, objective.penalty))
-        result = self._solve(objective, theta0, scaling)
+        result = self._solve(objective, theta0, self._scaling(layout, pairs, theta0, objective))
+        n_likelihood_iter = result.n_iter
+        if self.alpha < 1.0 and result.stopped:
+            warnings.warn("the likelihood fit stopped at the rho boundary, so the combined "
+                          "objective (alpha < 1) was not fitted: the parameters are the "
+                          "likelihood fit's", DegenerateEstimateWarning, stacklevel=2)
+        elif self.alpha < 1.0:
+            # The paper's combined objective, from the likelihood fit, whose Phi(g_o) and
+            # outcome mean give the debiasing loss its propensities and imputations.
+            combined = combined_likelihood(likelihood, self.alpha, self.debias_loss,
+                                           self._debias_pair_loss, self._outcome_mean,
+                                           self.propensity_clip, result.theta, layout, pairs)
+            objective = PenalisedObjective(combined, layout, pairs, self.reg_factors,
+                                           self.reg_bias, self.backend, frozen, self.reg_rho)
+            result = self._solve(objective, result.theta, self._scaling(layout, pairs,
+                                                                        result.theta, objective))
+            result.n_iter += n_likelihood_iter
         self.n_epochs_ = n_adam
         if not result.converged and not result.stopped:
             # (a stop at the rho boundary is reported by the degenerate-fit warning)
@@ -179,12 +202,27 @@ class SelectionMFBase(BaseEstimator):
         self.n_users_, self.n_items_ = pairs.n_users, pairs.n_items
         reported = self._reported_likelihood(likelihood)
         self.loglik_ = float(reported.loglik_grad(self.theta_, layout, pairs, self.backend)[0])
-        self.objective_ = objective.penalty_value(self.theta_) - self.loglik_
+        self.objective_ = (objective.penalty_value(self.theta_) - self.loglik_ if self.alpha == 1.0
+                           else objective.full(self.theta_)[0])
         self._layout, self._frozen, self._pairs = layout, frozen, pairs
         self.se_info_ = {}  # filled when standard errors are computed
         self._finish_fit(objective, y[o])
         del self._pairs  # only needed during fit; keeps the fitted estimator small
         return self
+
+    def _scaling(self, layout, pairs, theta, objective):
+        """L-BFGS's change of variables at ``theta`` (see ``scaling``)."""
+        if self.scaling == "block":
+            return BlockScaling(layout, pairs, theta, objective.penalty)
+        return DiagonalScaling(layout.curvature_scale(pairs, theta, objective.penalty))
+
+    def _wants_standard_errors(self):
+        """Whether to compute SEs: asked for, and the fit maximised a likelihood.
+
+        With ``alpha < 1`` the combined objective is no likelihood, so its curvature
+        gives no standard error of rho.
+        """
+        return self.compute_se and self.alpha == 1.0
 
     def _previous_solution(self):
         """(theta_, user ids, item ids, layout) of the last fit, if ``warm_start`` may reuse it."""

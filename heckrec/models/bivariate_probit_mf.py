@@ -63,8 +63,10 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
     n_draws : int, default=100
         Draws for ``"ghk"`` and ``"mc"`` (unused by ``"exact"``).
     reg_factors, reg_bias, reg_rho, solver, max_iter, tol, learning_rate, batch_size, init, \
-init_scale, scaling, compute_se, cov_type, fixed_rho, warm_start, random_state, verbose
-        As in :class:`heckrec.HeckmanMFRegressor`. ``solver="adam"`` is not
+init_scale, scaling, compute_se, cov_type, fixed_rho, warm_start, alpha, debias_loss, \
+propensity_clip, random_state, verbose
+        As in :class:`heckrec.HeckmanMFRegressor`; in the combined objective the
+        debiasing loss is the probit cross-entropy of the label against ``Phi(g_r)``. ``solver="adam"`` is not
         available with ``likelihood="mc"`` (its steps are full-batch L-BFGS);
         ``random_state`` also fixes the simulation draws. With ``"mc"``,
         ``max_iter`` bounds the L-BFGS iterations of each step and the
@@ -116,14 +118,17 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
                  reg_bias=0.1, reg_rho=0.0, solver="lbfgs", max_iter=1000, tol=1e-7, learning_rate=0.01,
                  batch_size=65536, init="spectral", init_scale=0.1, scaling="block",
                  backend="numba", compute_se=True, cov_type="hessian", fixed_rho=None,
-                 warm_start=False, random_state=None, verbose=0):
+                 warm_start=False, alpha=1.0, debias_loss="naive", propensity_clip=0.05,
+                 random_state=None, verbose=0):
         super().__init__(n_factors, reg_factors=reg_factors, reg_bias=reg_bias, reg_rho=reg_rho,
                          solver=solver,
                          max_iter=max_iter, tol=tol, learning_rate=learning_rate,
                          batch_size=batch_size, init=init, init_scale=init_scale,
                          scaling=scaling, backend=backend, compute_se=compute_se,
                          cov_type=cov_type, fixed_rho=fixed_rho, warm_start=warm_start,
-                         random_state=random_state, verbose=verbose)
+                         alpha=alpha, debias_loss=debias_loss,
+                         propensity_clip=propensity_clip, random_state=random_state,
+                         verbose=verbose)
         self.likelihood = likelihood
         self.n_draws = n_draws
 
@@ -186,6 +191,12 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
     # Hooks of SelectionMFBase ------------------------------------------
     def _likelihood(self):
         return BivariateProbitLikelihood(self.likelihood, self._draws)
+
+    _debias_pair_loss = "probit"
+
+    @staticmethod
+    def _outcome_mean(g_r):
+        return ndtr(g_r)
 
     def _init_scalars(self, r_observed):
         share = float(np.clip(np.mean(r_observed), 1e-6, 1 - 1e-6)) if r_observed.size else 0.5
@@ -257,7 +268,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         if abs(self.rho_) > RHO_BOUNDARY:
             self._warn_degenerate(f"rho_ = {self.rho_:+.4f} is at the boundary +-1")
             return
-        if self.compute_se:
+        if self._wants_standard_errors():
             exact = PenalisedObjective(BivariateProbitLikelihood("exact"), self._layout,
                                        self._pairs, self.reg_factors, self.reg_bias,
                                        self.backend, self._frozen, self.reg_rho)

@@ -97,6 +97,22 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
     warm_start : bool, default=False
         Start from the previous fit's parameters when ``fit`` is called again
         on the same users, items and features (otherwise start afresh).
+    alpha : float in (0, 1], default=1.0
+        Weight of the likelihood in the paper's combined objective
+        ``alpha (-loglik) + (1 - alpha) n L_debias`` (plus the penalties), with
+        ``L_debias`` a per-pair-mean debiasing loss of the outcome score g_r. 1 is
+        the likelihood fit. Below 1 the model is first fitted by likelihood, which
+        supplies the debiasing loss's propensities ``Phi(g_o)`` and (for ``"dr"``) its
+        imputed outcomes g_r, held fixed; then the combined objective is minimised
+        from there. It is then no likelihood, so ``rho_se_`` and ``sigma_se_`` are
+        NaN (``rho_`` is still reported).
+    debias_loss : {"naive", "ips", "dr"}, default="naive"
+        ``L_debias`` (used when ``alpha < 1``): squared error on the observed
+        pairs, the same weighted by ``1 / propensity``, or doubly robust (imputed
+        outcome everywhere, corrected on observed pairs); the paper's
+        "Ours-Naive" and "Ours-DR" (:mod:`heckrec.debias` has the same losses).
+    propensity_clip : float in (0, 1], default=0.05
+        Propensities ``Phi(g_o)`` are raised to at least this in ``L_debias``.
     random_state : int, RandomState or None
         Seeds the initial factors and Adam's batches.
     verbose : int, default=0
@@ -156,6 +172,10 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
     def _likelihood(self):
         return ContinuousHeckmanLikelihood()
 
+    @staticmethod
+    def _outcome_mean(g_r):
+        return g_r
+
     def _init_scalars(self, r_observed):
         spread = float(np.std(r_observed)) if r_observed.size > 1 else 1.0
         return {"mu_r": float(np.mean(r_observed)), "a": 0.0,
@@ -178,7 +198,7 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
                                   f"outcome's standard deviation is {spread:.4g})")
         if self.degenerate_ is not None and self._selection_modelled:
             return
-        if self.compute_se:
+        if self._wants_standard_errors():
             rho_free = self._selection_modelled and self.fixed_rho is None
             names = ["a", "s"] if rho_free else ["s"]
             cov = self._profiled_cov(objective, names)
