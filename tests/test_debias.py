@@ -1,12 +1,15 @@
 """The debiasing baselines: gradients by finite differences, exact equivalences between
 methods, recovery under outcome-dependent missingness, and clear errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy import optimize
 from scipy.special import expit
 from sklearn.base import clone
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from heckrec.debias import DRJLMF, EIBMF, IPSMF, SNIPSMF, NaiveMF, naive_bayes_propensity
 from heckrec.debias._backbone import MFScore, pair_loss
@@ -268,3 +271,12 @@ def test_naive_bayes_propensity_errors(y_mar, match):
     y = np.array([1.0, 2.0, 3.0, np.nan])
     with pytest.raises(ValueError, match=match):
         naive_bayes_propensity(y, ~np.isnan(y), y_mar)
+
+
+@parametrize_with_checks([NaiveMF(n_factors=2, max_iter=50), IPSMF(n_factors=2, max_iter=50),
+                          SNIPSMF(n_factors=2, max_iter=50), EIBMF(n_factors=2, max_iter=50),
+                          DRJLMF(n_factors=2, max_iter=50)])
+def test_sklearn_compatible(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check(estimator)

@@ -182,8 +182,9 @@ class DebiasedMFBase(RegressorMixin, BaseEstimator):
         return result.theta
 
     # -- predict -----------------------------------------------------------------
-    def decision_function(self, X):
-        """The MF score g of each pair (ranks pairs for NDCG / Recall / AUC)."""
+    def _mf_score(self, X):
+        """The MF score g of each pair (a regressor has no decision_function in sklearn;
+        ``predict`` is monotone in g, so it ranks pairs alike)."""
         check_is_fitted(self, "theta_")
         users_raw, items_raw, F = validate_X(self, X, reset=False)
         F = (F - self.feature_mean_) / self.feature_scale_
@@ -192,14 +193,22 @@ class DebiasedMFBase(RegressorMixin, BaseEstimator):
 
     def predict(self, X):
         """Predicted outcome: g (squared loss) or P(y = 1) = expit(g) (logistic loss)."""
-        g = self.decision_function(X)
+        g = self._mf_score(X)
         return g if self.loss == "squared" else expit(g)
 
     def score(self, X, y, o=None):
         """Minus the mean loss on the observed pairs (higher is better)."""
-        g = self.decision_function(X)
+        g = self._mf_score(X)
         y, o = validate_y_o(y, o, g.shape[0])
         return -float(np.mean(pair_loss(self.loss, y[o], g[o])[0]))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.target_tags.required = True
+        # score() is minus a mean loss, not R^2: the check "score > 0.5" does not apply.
+        tags.regressor_tags.poor_score = True
+        return tags
 
 
 class NaiveMF(DebiasedMFBase):
