@@ -54,6 +54,24 @@ def weighted_objective(model, theta, pairs, terms, kind, penalty, n=None):
     return value / n, grad / n
 
 
+def debias_terms(kind, loss, r, o, propensity, imputed):
+    """``(weight, target)`` terms of ``L_debias`` (summed over pairs, so ``/ n`` a mean).
+
+    ``naive``: observed pairs, weighted to average over them. ``ips``: ``o / p``.
+    ``dr``: imputation everywhere, corrected by ``o (r - imputed) / p``; for the
+    logistic and probit losses, which are linear in their label, as one pseudo-label
+    clipped to [0, 1] (outside it the loss is unbounded below; see :class:`DRJLMF`).
+    """
+    weight = o / propensity
+    if kind == "naive":
+        return [(o * (len(o) / max(o.sum(), 1)), r)]
+    if kind == "ips":
+        return [(weight, r)]
+    if loss in ("logistic", "probit"):
+        return [(np.ones(len(o)), np.clip(imputed + weight * (r - imputed), 0.0, 1.0))]
+    return [(1.0 - weight, imputed), (weight, r)]
+
+
 class DebiasedMFBase(RegressorMixin, BaseEstimator):
     """Shared fit / predict of the MF debiasing baselines.
 
@@ -322,13 +340,6 @@ class DRJLMF(IPSMF):
                          max_iter=max_iter, tol=tol, random_state=random_state, clip=clip)
         self.n_rounds = n_rounds
 
-    def _dr_terms(self, r, o, imputed):
-        weight = o / self.propensity_
-        if self.loss == "logistic":
-            # loss(t) with t = (1 - w) imputed + w r, the label it is linear in: bounded in [0, 1].
-            return [(np.ones(len(o)), np.clip(imputed + weight * (r - imputed), 0.0, 1.0))]
-        return [(1.0 - weight, imputed), (weight, r)]
-
     def _fit_prediction(self, r, o):
         imputer = MFScore(*self.model_.shape)
         weight = o / self.propensity_
@@ -336,8 +347,8 @@ class DRJLMF(IPSMF):
             theta_h = self._minimise(imputer, [(o.astype(float), r)], self.loss,
                                      imputer.init(self._rng))
             self.imputation_ = imputer.scores(theta_h, *self._pairs)
-            return self._minimise(self.model_, self._dr_terms(r, o, self.imputation_),
-                                  self.loss, theta_h.copy())
+            terms = debias_terms("dr", self.loss, r, o, self.propensity_, self.imputation_)
+            return self._minimise(self.model_, terms, self.loss, theta_h.copy())
         # Logistic: start the imputation at the IPS fit, then alternate.
         theta_h = self._minimise(imputer, [(weight, r)], self.loss, imputer.init(self._rng))
         theta = theta_h.copy()
@@ -349,8 +360,8 @@ class DRJLMF(IPSMF):
                                                            error, g, penalty),
                             theta_h, self.max_iter, self.tol).theta
             self.imputation_ = expit(imputer.scores(theta_h, *self._pairs))
-            theta = self._minimise(self.model_, self._dr_terms(r, o, self.imputation_),
-                                   self.loss, theta)
+            terms = debias_terms("dr", self.loss, r, o, self.propensity_, self.imputation_)
+            theta = self._minimise(self.model_, terms, self.loss, theta)
         return theta
 
 

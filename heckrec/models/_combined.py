@@ -12,28 +12,10 @@ import numpy as np
 from scipy.special import ndtr
 
 from ..debias._backbone import MFScore
-from ..debias._estimators import weighted_objective
+from ..debias._estimators import debias_terms, weighted_objective
 from ._likelihood import pair_scores
 
 DEBIAS_LOSSES = ("naive", "ips", "dr")
-
-
-def debias_terms(kind, loss, r, o, propensity, imputed):
-    """``(weight, target)`` terms of ``L_debias`` (summed over pairs, so ``/ n`` a mean).
-
-    ``naive``: observed pairs, weighted to average over them. ``ips``: ``o / p``.
-    ``dr``: imputation everywhere, corrected by ``o (r - imputed) / p``; for the
-    probit loss, which is linear in its label, as one pseudo-label clipped to [0, 1]
-    (outside it the loss is unbounded below; see :class:`heckrec.debias.DRJLMF`).
-    """
-    weight = o / propensity
-    if kind == "naive":
-        return [(o * (len(o) / max(o.sum(), 1)), r)]
-    if kind == "ips":
-        return [(weight, r)]
-    if loss == "probit":
-        return [(np.ones(len(o)), np.clip(imputed + weight * (r - imputed), 0.0, 1.0))]
-    return [(1.0 - weight, imputed), (weight, r)]
 
 
 class CombinedLikelihood:
