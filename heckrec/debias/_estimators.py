@@ -54,7 +54,11 @@ def weighted_objective(model, theta, pairs, terms, kind, penalty, n=None):
     return value / n, grad / n
 
 
-def debias_terms(kind, loss, r, o, propensity, imputed):
+#: The debiasing losses :func:`debias_terms` builds (the combined objective offers them all).
+DEBIAS_LOSSES = ("naive", "ips", "dr")
+
+
+def debias_terms(kind, loss, r, o, propensity=None, imputed=None):
     """``(weight, target)`` terms of ``L_debias`` (summed over pairs, so ``/ n`` a mean).
 
     ``naive``: observed pairs, weighted to average over them. ``ips``: ``o / p``.
@@ -62,9 +66,9 @@ def debias_terms(kind, loss, r, o, propensity, imputed):
     logistic and probit losses, which are linear in their label, as one pseudo-label
     clipped to [0, 1] (outside it the loss is unbounded below; see :class:`DRJLMF`).
     """
-    weight = o / propensity
     if kind == "naive":
         return [(o * (len(o) / max(o.sum(), 1)), r)]
+    weight = o / propensity
     if kind == "ips":
         return [(weight, r)]
     if loss in ("logistic", "probit"):
@@ -233,7 +237,7 @@ class NaiveMF(DebiasedMFBase):
     """MF on the observed pairs only: what every debiasing method is compared with."""
 
     def _loss_terms(self, r, o):
-        return [(o / o.sum() * len(o), r)]
+        return debias_terms("naive", self.loss, r, o)
 
 
 class IPSMF(DebiasedMFBase):
@@ -258,7 +262,7 @@ class IPSMF(DebiasedMFBase):
         self.clip = clip
 
     def _loss_terms(self, r, o):
-        return [(o / self.propensity_, r)]
+        return debias_terms("ips", self.loss, r, o, self.propensity_)
 
 
 class SNIPSMF(IPSMF):

@@ -19,9 +19,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 
 from .._array.heckman_continuous import mf_score
+from ..debias._estimators import DEBIAS_LOSSES
 from ..exceptions import DegenerateEstimateWarning
 from ..inference import profiled_covariance, sandwich_block
-from ._combined import DEBIAS_LOSSES, combined_likelihood
+from ._combined import combined_likelihood
 from ._init import spectral_start
 from ._input import IdEncoder, validate_X, validate_y_o
 from ._layout import ParamLayout

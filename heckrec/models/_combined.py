@@ -15,8 +15,6 @@ from ..debias._backbone import MFScore
 from ..debias._estimators import debias_terms, weighted_objective
 from ._likelihood import pair_scores
 
-DEBIAS_LOSSES = ("naive", "ips", "dr")
-
 
 class CombinedLikelihood:
     """A likelihood whose value is ``alpha loglik - (1 - alpha) L_debias(g_r)``.
