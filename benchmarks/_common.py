@@ -21,6 +21,21 @@ def median_time(fn, repeat=5):
     return float(np.median(times))
 
 
+def timed_fit(est, X, r, o):
+    """Fit ``est``; return (fit seconds without the SEs, SE seconds, warning class names)."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        est.fit(X, r, o)
+        # A degenerate fit computes no standard errors (and has no se_info_).
+        se_seconds = getattr(est, "se_info_", {}).get("seconds", 0.0)
+        fit_seconds = time.perf_counter() - start - se_seconds
+    return fit_seconds, se_seconds, "; ".join(sorted({type(w.message).__name__
+                                                      for w in caught})) or "none"
+
+
 def write(name, rows, columns, note=""):
     """Print a markdown table and write it (and the raw rows as JSON) under results/."""
     import numba

@@ -12,12 +12,10 @@ Run: python benchmarks/bench_gpu.py [pass] [fit]
 """
 
 import sys
-import time
-import warnings
 
 import cupy
 import numba
-from _common import median_time, write
+from _common import median_time, timed_fit, write
 from bench_pass import GRIDS, problem
 
 from heckrec import HeckmanMFRegressor
@@ -53,18 +51,12 @@ def fits():
     for backend in ("cupy", "numba"):
         est = HeckmanMFRegressor(n_factors=4, reg_factors=5.0, reg_bias=1.0, random_state=0,
                                  backend=backend)
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            start = time.perf_counter()
-            est.fit(X, r, o)
-            se_seconds = getattr(est, "se_info_", {}).get("seconds", 0.0)
-            fit_seconds = time.perf_counter() - start - se_seconds
+        fit_seconds, se_seconds, caught = timed_fit(est, X, r, o)
         rows.append({"backend": backend, "pairs": f"{X.shape[0]:,}",
                      "fit s": f"{fit_seconds:.1f}", "L-BFGS iterations": est.n_iter_,
                      "SE s": f"{se_seconds:.1f}", "rho (truth 0.6)": f"{est.rho_:.4f}",
                      "rho SE": f"{est.rho_se_:.4f}",
-                     "warnings": "; ".join(sorted({type(w.message).__name__
-                                                   for w in caught})) or "none"})
+                     "warnings": caught})
         print(rows[-1], flush=True)
     write("gpu_fit", rows, list(rows[0]),
           note=f"numba with {numba.get_num_threads()} threads; rank 4, reg_factors 5, reg_bias 1.")
