@@ -49,7 +49,9 @@ def small_estimator(**kw):
     return HeckmanMFRegressor(**params)
 
 
-@parametrize_with_checks([HeckmanMFRegressor(n_factors=2, max_iter=50, compute_se=False)])
+@parametrize_with_checks([HeckmanMFRegressor(n_factors=2, max_iter=50, compute_se=False),
+                          HeckmanMFRegressor(n_factors=2, max_iter=50, compute_se=False,
+                                             solver="block-newton")])
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateEstimateWarning)

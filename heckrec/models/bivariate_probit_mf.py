@@ -66,7 +66,9 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
 init_scale, scaling, compute_se, cov_type, fixed_rho, warm_start, alpha, debias_loss, \
 propensity_clip, random_state, verbose
         As in :class:`heckrec.HeckmanMFRegressor`; in the combined objective the
-        debiasing loss is the probit cross-entropy of the label against ``Phi(g_r)``. ``solver="adam"`` is not
+        debiasing loss is the probit cross-entropy of the label against ``Phi(g_r)``.
+        ``solver`` is ``"lbfgs"`` or ``"adam"`` (the block-Newton sweeps are written for
+        the continuous likelihood only). ``solver="adam"`` is not
         available with ``likelihood="mc"`` (its steps are full-batch L-BFGS);
         ``random_state`` also fixes the simulation draws. With ``"mc"``,
         ``max_iter`` bounds the L-BFGS iterations of each step and the
@@ -92,7 +94,7 @@ propensity_clip, random_state, verbose
         the fit, so the guard replaced it (see :mod:`heckrec._kernels.bivariate_probit`).
     n_rounds_ : int
         ``"mc"`` only: alternating rounds run.
-    n_iter_, n_epochs_, converged_, degenerate_, objective_, se_info_, params_, \
+    n_iter_, n_epochs_, n_sweeps_, converged_, degenerate_, objective_, se_info_, params_, \
 n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         As in :class:`heckrec.HeckmanMFRegressor`.
 

@@ -3,15 +3,20 @@
 import numpy as np
 import scipy.special
 from sklearn.base import RegressorMixin
+from sklearn.utils._param_validation import StrOptions
 
 from .._array.heckman_continuous import log_ndtr_mills, pair_terms
 from ._base import RHO_BOUNDARY, SelectionMFBase
+from ._block_newton import BlockNewton, block_newton
 from ._input import validate_y_o
 from ._likelihood import ContinuousHeckmanLikelihood
 
 #: sigma beyond this factor of the observed outcome's spread (or below its
 #: inverse squared) is reported as a boundary estimate.
 SIGMA_BOUNDARY = 10.0
+#: ``solver="block-newton"`` hands over to L-BFGS once a sweep lowers the objective
+#: by less than this many ``tol`` (relative).
+SWITCH_TOL_FACTOR = 100.0
 
 
 class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
@@ -50,14 +55,25 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         that overfits (measured on Coat, docs/model.md), choose it by
         cross-validation on ``score``; the standard error is then the
         posterior one.
-    solver : {"lbfgs", "adam"}, default="lbfgs"
+    solver : {"lbfgs", "adam", "block-newton"}, default="lbfgs"
         Full-batch L-BFGS (scipy, analytic gradient, variables rescaled by
-        pair counts), or mini-batch Adam epochs followed by full-batch L-BFGS
-        from where Adam stopped. Adam alone is not offered as a final answer:
-        the likelihood is so flat in rho that mini-batch noise leaves rho far
-        from the optimum even when the objective is within 0.2% of it.
+        pair counts); mini-batch Adam epochs followed by full-batch L-BFGS
+        from where Adam stopped; or block-coordinate Newton sweeps followed by
+        L-BFGS. Adam alone is not offered as a final answer: the likelihood is
+        so flat in rho that mini-batch noise leaves rho far from the optimum
+        even when the objective is within 0.2% of it. A ``"block-newton"`` sweep
+        takes one Newton step on every user's (bias, factors) of both scores in
+        parallel (items fixed; each such block is a small convex problem), then
+        on every item's, then on mu, w, rho and sigma, each step with its own
+        line search; sweeps are accelerated by SQUAREM, and once a cycle of
+        three gains less than ``100 tol`` L-BFGS finishes with its usual
+        tolerances. It reaches the same optimum, and on large grids in far less
+        time (1.5e7 pairs: 87 s against 247 s, docs/benchmarks.md). It needs
+        ``backend="numba"``'s CPU kernels for the sweeps (the L-BFGS finish
+        uses ``backend``), and with every pair observed L-BFGS fits alone.
     max_iter : int, default=1000
-        L-BFGS iterations, and for ``solver="adam"`` also the most Adam epochs.
+        L-BFGS iterations, for ``solver="adam"`` also the most Adam epochs, and
+        for ``solver="block-newton"`` also the most sweeps.
     tol : float, default=1e-7
         Relative change of the objective (per pair) at which to stop; L-BFGS
         also stops when every gradient entry is below ``tol``.
@@ -143,7 +159,9 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
     n_iter_ : int
         L-BFGS iterations.
     n_epochs_ : int
-        Adam epochs run before L-BFGS (0 for ``solver="lbfgs"``).
+        Adam epochs run before L-BFGS (0 unless ``solver="adam"``).
+    n_sweeps_ : int
+        Block-Newton sweeps run before L-BFGS (0 unless ``solver="block-newton"``).
     converged_ : bool
     degenerate_ : str or None
         Why the fit is degenerate (rho at +-1, sigma at a boundary), else None.
@@ -169,8 +187,26 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
     docs/inference.md.)
     """
 
+    _parameter_constraints = {
+        **SelectionMFBase._parameter_constraints,
+        "solver": [StrOptions({"lbfgs", "adam", "block-newton"})],
+    }
+
     def _likelihood(self):
         return ContinuousHeckmanLikelihood()
+
+    def _warm_up(self, objective, theta0, rng):
+        """``solver="block-newton"``: sweeps of row-wise Newton steps before L-BFGS.
+
+        The sweeps need the whole pair set on the CPU and every block but
+        atanh(rho) free; where that does not hold (every pair observed) L-BFGS
+        fits alone.
+        """
+        if self.solver != "block-newton" or not BlockNewton.supported(objective):
+            return super()._warm_up(objective, theta0, rng)
+        return block_newton(objective, theta0, self.max_iter, self.tol * SWITCH_TOL_FACTOR,
+                            self.reg_factors, self.reg_bias, self.reg_rho, self.verbose,
+                            stop=self._boundary_stop(objective.layout))
 
     @staticmethod
     def _outcome_mean(g_r):
