@@ -178,6 +178,17 @@ def test_block_newton_reaches_the_lbfgs_optimum(grid, extra):
         assert est.rho_ == pytest.approx(0.3, abs=1e-12)
 
 
+def test_block_newton_finishes_with_the_array_backend(grid):
+    # The sweeps run the numba kernels whatever the backend; L-BFGS then finishes with
+    # ``backend`` (numpy here, the same array code as cupy): the same fit either way.
+    X, r, o, _ = grid
+    a = _fit(X, r, o, solver="block-newton")
+    b = _fit(X, r, o, solver="block-newton", backend="numpy")
+    assert b.n_sweeps_ == a.n_sweeps_
+    assert b.objective_ == pytest.approx(a.objective_, rel=1e-10)
+    assert b.rho_ == pytest.approx(a.rho_, abs=1e-5)
+
+
 def test_block_newton_is_deterministic(grid):
     X, r, o, _ = grid
     with warnings.catch_warnings():
