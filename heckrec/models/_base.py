@@ -299,7 +299,8 @@ class SelectionMFBase(BaseEstimator):
         # Block-diagonal Gauss-Newton approximation at the estimate as CG preconditioner.
         scaling = BlockScaling(self._layout, self._pairs, self.theta_, objective.penalty)
         cov, info = profiled_covariance(lambda t: objective.full(t)[1], self.theta_, index, free,
-                                        scaling.inverse_curvature)
+                                        scaling.inverse_curvature,
+                                        hessian_product=objective.hessian_product(self.theta_))
         columns = info.pop("inverse_columns")
         if self.cov_type == "robust" and np.all(np.isfinite(cov)):
             # Sandwich H^-1 J H^-1 of the penalised estimator, J from the per-pair scores.

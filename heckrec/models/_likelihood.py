@@ -12,7 +12,7 @@ import scipy.special
 from .._array import heckman_continuous as array_impl
 from .._array._namespace import get_namespace
 from .._kernels import heckman_continuous as kernels
-from .._kernels import mf_rows
+from .._kernels import heckman_hvp, mf_rows
 
 BACKENDS = ("numba", "numpy", "cupy")
 
@@ -60,6 +60,41 @@ class ContinuousHeckmanLikelihood:
         for name, value in blocks.items():
             grad[layout.slices[name]] = xp.asarray(value).ravel()
         return ll, grad
+
+    def hessian_product(self, theta, layout, pairs):
+        """``v -> H v``, H the log-likelihood's exact Hessian at ``theta``, on every block
+        but a and s (their entries of H v are left 0; see :mod:`heckrec._kernels.heckman_hvp`).
+
+        The per-pair derivatives are computed here once (five arrays of the pairs'
+        length); each product then costs two passes without a normal CDF.
+        """
+        p = layout.unpack(theta)
+        n = pairs.n_pairs
+        d_o, d_r, h_oo, h_or, h_rr, dd_o, dd_r = (np.empty(n) for _ in range(7))
+        heckman_hvp.pair_derivatives(pairs.user_ptr, pairs.items, pairs.r, pairs.o, pairs.F,
+                                     p.mu_o, p.bu_o, p.bi_o, p.P_o, p.Q_o, p.w_o,
+                                     p.mu_r, p.bu_r, p.bi_r, p.P_r, p.Q_r, p.w_r, p.a, p.s,
+                                     d_o, d_r, h_oo, h_or, h_rr)
+        n_feat = p.w_o.shape[0]
+
+        def product(v):
+            d = layout.unpack(v)
+            out = np.zeros(layout.size)
+            g = layout.unpack(out, scalars_as_float=False)
+            w_o_u = np.zeros((pairs.n_users, n_feat))
+            w_r_u = np.zeros((pairs.n_users, n_feat))
+            heckman_hvp.hvp_user_pass(pairs.user_ptr, pairs.items, pairs.o, pairs.F,
+                                      p.P_o, p.Q_o, p.P_r, p.Q_r, d_o, d_r, h_oo, h_or, h_rr,
+                                      d.mu_o, d.bu_o, d.bi_o, d.P_o, d.Q_o, d.w_o,
+                                      d.mu_r, d.bu_r, d.bi_r, d.P_r, d.Q_r, d.w_r,
+                                      dd_o, dd_r, g.bu_o, g.P_o, g.bu_r, g.P_r, w_o_u, w_r_u)
+            heckman_hvp.hvp_item_pass(pairs.item_ptr, pairs.item_order, pairs.users, pairs.o,
+                                      p.P_o, p.P_r, d_o, d_r, dd_o, dd_r, d.P_o, d.P_r,
+                                      g.bi_o, g.Q_o, g.bi_r, g.Q_r)
+            finish_global_gradients(g, w_o_u, w_r_u)
+            return out
+
+        return product
 
     def per_pair_loglik(self, theta, layout, pairs):
         """Log-likelihood of each pair at ``theta`` (the sandwich covariance's scores)."""

@@ -49,6 +49,22 @@ class PenalisedObjective:
             grad[self.frozen] = 0.0
         return f, grad
 
+    def hessian_product(self, theta):
+        """``v -> H v`` for F's exact Hessian at ``theta`` (frozen entries 0), or None when
+        the likelihood has no exact product (callers then difference the gradient)."""
+        exact = getattr(self.likelihood, "hessian_product", None)
+        if exact is None or self.backend != "numba":
+            return None
+        loglik_product = exact(theta, self.layout, self.pairs)
+
+        def product(v):
+            out = self.penalty * v - loglik_product(v)
+            if self.frozen is not None:
+                out[self.frozen] = 0.0
+            return out
+
+        return product
+
     def __call__(self, theta):
         f, g = self.full(theta)
         return f / self.scale, g / self.scale
