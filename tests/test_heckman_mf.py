@@ -232,6 +232,30 @@ def test_fit_is_deterministic(small):
     assert np.array_equal(a.theta_, b.theta_)
 
 
+def test_fit_runs_blas_on_one_thread(small, monkeypatch):
+    # numba's threads and a multi-threaded BLAS fight for the cores (heckrec.models._base
+    # .blas_on_one_thread): during fit every BLAS library must be limited to one thread.
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    from heckrec.models._objective import PenalisedObjective
+
+    seen = []
+    original = PenalisedObjective.full
+
+    def spy(self, theta, *args, **kwargs):
+        seen.extend(info["num_threads"] for info in threadpoolctl.threadpool_info()
+                    if info["user_api"] == "blas")
+        return original(self, theta, *args, **kwargs)
+
+    monkeypatch.setattr(PenalisedObjective, "full", spy)
+    X, r, o, _ = small
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        small_estimator(max_iter=5).fit(X, r, o)
+    if not seen:
+        pytest.skip("no BLAS library that threadpoolctl can see")
+    assert set(seen) == {1}
+
+
 def test_convergence_warning(small):
     X, r, o, _ = small
     with pytest.warns(ConvergenceWarning, match="did not converge"):

@@ -6,6 +6,7 @@ of its scalar parameters (``_init_scalars``) and what it reports after a fit
 index, solvers, scores at predict time) lives here.
 """
 
+import functools
 import time
 import warnings
 from numbers import Integral, Real
@@ -17,6 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from .._array.heckman_continuous import mf_score
 from ..debias._estimators import DEBIAS_LOSSES
@@ -31,6 +33,26 @@ from ._objective import PenalisedObjective
 from ._pairs import PairSet
 from ._scaling import BlockScaling, DiagonalScaling
 from ._solvers import SolverResult, adam, lbfgs
+
+
+def blas_on_one_thread(method):
+    """Run ``method`` with OpenBLAS (or MKL) limited to one thread.
+
+    The fits alternate numba's parallel passes with small BLAS calls (L-BFGS's
+    updates, CG's dot products). A multi-threaded BLAS keeps its threads spinning
+    after each call, and they take the cores from numba's threads: measured on the
+    2-core machine, 2e6 pairs, L-BFGS fit 31.2 s -> 13.9 s and its standard errors
+    10.8 s -> 5.8 s with BLAS on one thread (the vectors are too short to gain from
+    more).
+    """
+
+    @functools.wraps(method)  # keeps the signature metadata routing reads
+    def wrapper(*args, **kwargs):
+        with threadpool_limits(limits=1, user_api="blas"):
+            return method(*args, **kwargs)
+
+    return wrapper
+
 
 #: |rho| beyond this is reported as a boundary (degenerate) estimate.
 RHO_BOUNDARY = 0.99
@@ -108,6 +130,7 @@ class SelectionMFBase(BaseEstimator):
         self.verbose = verbose
 
     # ----------------------------------------------------------------- fit
+    @blas_on_one_thread
     def fit(self, X, y, o=None):
         """Fit the selection model.
 
