@@ -10,10 +10,13 @@ derivatives. With dg_o = v's change of g_o (and dg_r), the product's per-pair te
     dd_o = l_oo dg_o + l_or dg_r,    dd_r = l_or dg_o + l_rr dg_r,
 
 reduced into rows like a gradient, plus the terms from g's bilinearity: row p_u gets
-d_o * (v's q_i) and row q_i gets d_o * (v's p_u). Two passes, users then items, as in
-:mod:`heckrec._kernels.heckman_continuous`: deterministic, no races. The a and s
-entries of the product are not computed (zero): the CG never needs them. Tested
-against finite differences of the numpy twin's analytic gradient.
+d_o * (v's q_i) and row q_i gets d_o * (v's p_u). One kernel serves both sides, users
+then items, each over a copy of the per-pair arrays in its own order: every pass
+reads the pairs sequentially (the item pass of a gradient gathers them through the
+item index, which made a product as slow as a gradient pass at 1.5e7 pairs), and no
+two threads write the same row (deterministic). The a and s entries of the product
+are not computed (zero): the CG never needs them. Tested against finite differences
+of the numpy twin's analytic gradient.
 """
 
 import math
@@ -50,51 +53,39 @@ def _direction(v_mu, v_bu, v_bi, v_P, v_Q, v_w, P, Q, F, u, i, j):
 
 
 @njit(cache=True, parallel=True)
-def hvp_user_pass(user_ptr, items, o, F, P_o, Q_o, P_r, Q_r, d_o, d_r, h_oo, h_or, h_rr,
-                  v_mu_o, v_bu_o, v_bi_o, v_P_o, v_Q_o, v_w_o,
-                  v_mu_r, v_bu_r, v_bi_r, v_P_r, v_Q_r, v_w_r,
-                  dd_o, dd_r, out_bu_o, out_P_o, out_bu_r, out_P_r, out_w_o_u, out_w_r_u):
-    """Pass 1: per-pair dd_o, dd_r and the user rows of H v (loglik's Hessian)."""
+def hvp_rows(ptr, other_ids, o, F, d_o, d_r, h_oo, h_or, h_rr,
+             P_o, Q_o, P_r, Q_r, v_mu_o, v_b_o, v_c_o, v_P_o, v_Q_o, v_w_o,
+             v_mu_r, v_b_r, v_c_r, v_P_r, v_Q_r, v_w_r,
+             out_b_o, out_P_o, out_b_r, out_P_r, out_w_o, out_w_r):
+    """The rows of one side of H v (loglik's Hessian), in parallel over those rows.
+
+    Pairs must be in this side's order (``ptr`` its CSR pointer; the per-pair
+    arrays ``other_ids``, ``o``, ``F``, ``d_*``, ``h_*`` in the same order), so every
+    pass reads them sequentially. Own rows: ``P_*`` (factors), ``v_b_*``, ``v_P_*``
+    (the direction's own biases and factors), written to ``out_b_*``, ``out_P_*``;
+    the other side's: ``Q_*``, ``v_c_*``, ``v_Q_*``. ``out_w_*[row]`` receive the
+    row's part of the feature weights' entries.
+    """
     k = P_o.shape[1]
     nf = F.shape[1]
-    for u in prange(user_ptr.shape[0] - 1):
-        for j in range(user_ptr[u], user_ptr[u + 1]):
-            i = items[j]
-            dgo = _direction(v_mu_o, v_bu_o, v_bi_o, v_P_o, v_Q_o, v_w_o, P_o, Q_o, F, u, i, j)
+    for row in prange(ptr.shape[0] - 1):
+        for j in range(ptr[row], ptr[row + 1]):
+            other = other_ids[j]
+            dgo = _direction(v_mu_o, v_b_o, v_c_o, v_P_o, v_Q_o, v_w_o, P_o, Q_o, F,
+                             row, other, j)
             ddo = h_oo[j] * dgo
-            ddr = 0.0
             if o[j]:
-                dgr = _direction(v_mu_r, v_bu_r, v_bi_r, v_P_r, v_Q_r, v_w_r, P_r, Q_r, F,
-                                 u, i, j)
+                dgr = _direction(v_mu_r, v_b_r, v_c_r, v_P_r, v_Q_r, v_w_r, P_r, Q_r, F,
+                                 row, other, j)
                 ddo += h_or[j] * dgr
                 ddr = h_or[j] * dgo + h_rr[j] * dgr
-                out_bu_r[u] += ddr
+                out_b_r[row] += ddr
                 for f in range(k):
-                    out_P_r[u, f] += ddr * Q_r[i, f] + d_r[j] * v_Q_r[i, f]
+                    out_P_r[row, f] += ddr * Q_r[other, f] + d_r[j] * v_Q_r[other, f]
                 for f in range(nf):
-                    out_w_r_u[u, f] += ddr * F[j, f]
-            dd_o[j] = ddo
-            dd_r[j] = ddr
-            out_bu_o[u] += ddo
+                    out_w_r[row, f] += ddr * F[j, f]
+            out_b_o[row] += ddo
             for f in range(k):
-                out_P_o[u, f] += ddo * Q_o[i, f] + d_o[j] * v_Q_o[i, f]
+                out_P_o[row, f] += ddo * Q_o[other, f] + d_o[j] * v_Q_o[other, f]
             for f in range(nf):
-                out_w_o_u[u, f] += ddo * F[j, f]
-
-
-@njit(cache=True, parallel=True)
-def hvp_item_pass(item_ptr, item_order, users, o, P_o, P_r, d_o, d_r, dd_o, dd_r,
-                  v_P_o, v_P_r, out_bi_o, out_Q_o, out_bi_r, out_Q_r):
-    """Pass 2: the item rows of H v from pass 1's dd and the direction's user factors."""
-    k = P_o.shape[1]
-    for i in prange(item_ptr.shape[0] - 1):
-        for idx in range(item_ptr[i], item_ptr[i + 1]):
-            j = item_order[idx]
-            u = users[j]
-            out_bi_o[i] += dd_o[j]
-            for f in range(k):
-                out_Q_o[i, f] += dd_o[j] * P_o[u, f] + d_o[j] * v_P_o[u, f]
-            if o[j]:
-                out_bi_r[i] += dd_r[j]
-                for f in range(k):
-                    out_Q_r[i, f] += dd_r[j] * P_r[u, f] + d_r[j] * v_P_r[u, f]
+                out_w_o[row, f] += ddo * F[j, f]

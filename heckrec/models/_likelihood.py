@@ -65,33 +65,44 @@ class ContinuousHeckmanLikelihood:
         """``v -> H v``, H the log-likelihood's exact Hessian at ``theta``, on every block
         but a and s (their entries of H v are left 0; see :mod:`heckrec._kernels.heckman_hvp`).
 
-        The per-pair derivatives are computed here once (five arrays of the pairs'
-        length); each product then costs two passes without a normal CDF.
+        The per-pair derivatives are computed here once, in user order and in item
+        order (ten arrays of the pairs' length); each product then costs two
+        sequential passes without a normal CDF.
         """
         p = layout.unpack(theta)
-        n = pairs.n_pairs
-        d_o, d_r, h_oo, h_or, h_rr, dd_o, dd_r = (np.empty(n) for _ in range(7))
+        per_pair = tuple(np.empty(pairs.n_pairs) for _ in range(5))  # d_o d_r h_oo h_or h_rr
         heckman_hvp.pair_derivatives(pairs.user_ptr, pairs.items, pairs.r, pairs.o, pairs.F,
                                      p.mu_o, p.bu_o, p.bi_o, p.P_o, p.Q_o, p.w_o,
                                      p.mu_r, p.bu_r, p.bi_r, p.P_r, p.Q_r, p.w_r, p.a, p.s,
-                                     d_o, d_r, h_oo, h_or, h_rr)
+                                     *per_pair)
+        by_item = pairs.item_order
+        sides = (
+            ("u", pairs.user_ptr, (pairs.items, pairs.o, pairs.F, *per_pair)),
+            ("i", pairs.item_ptr, tuple(np.ascontiguousarray(x[by_item])
+                                        for x in (pairs.users, pairs.o, pairs.F, *per_pair))),
+        )
         n_feat = p.w_o.shape[0]
 
         def product(v):
             d = layout.unpack(v)
             out = np.zeros(layout.size)
             g = layout.unpack(out, scalars_as_float=False)
-            w_o_u = np.zeros((pairs.n_users, n_feat))
-            w_r_u = np.zeros((pairs.n_users, n_feat))
-            heckman_hvp.hvp_user_pass(pairs.user_ptr, pairs.items, pairs.o, pairs.F,
-                                      p.P_o, p.Q_o, p.P_r, p.Q_r, d_o, d_r, h_oo, h_or, h_rr,
-                                      d.mu_o, d.bu_o, d.bi_o, d.P_o, d.Q_o, d.w_o,
-                                      d.mu_r, d.bu_r, d.bi_r, d.P_r, d.Q_r, d.w_r,
-                                      dd_o, dd_r, g.bu_o, g.P_o, g.bu_r, g.P_r, w_o_u, w_r_u)
-            heckman_hvp.hvp_item_pass(pairs.item_ptr, pairs.item_order, pairs.users, pairs.o,
-                                      p.P_o, p.P_r, d_o, d_r, dd_o, dd_r, d.P_o, d.P_r,
-                                      g.bi_o, g.Q_o, g.bi_r, g.Q_r)
-            finish_global_gradients(g, w_o_u, w_r_u)
+            w_parts = {}
+            for side, ptr, arrays in sides:
+                own, other = (("bu", "P"), ("bi", "Q")) if side == "u" else (("bi", "Q"),
+                                                                            ("bu", "P"))
+                w_parts[side] = (np.zeros((ptr.size - 1, n_feat)),
+                                 np.zeros((ptr.size - 1, n_feat)))
+                blocks = {}
+                for tag in "or":
+                    blocks[tag] = (getattr(p, f"{own[1]}_{tag}"), getattr(p, f"{other[1]}_{tag}"))
+                heckman_hvp.hvp_rows(
+                    ptr, *arrays, *blocks["o"], *blocks["r"],
+                    *(getattr(d, f"{name}_{tag}") for tag in "or"
+                      for name in ("mu", own[0], other[0], own[1], other[1], "w")),
+                    getattr(g, f"{own[0]}_o"), getattr(g, f"{own[1]}_o"),
+                    getattr(g, f"{own[0]}_r"), getattr(g, f"{own[1]}_r"), *w_parts[side])
+            finish_global_gradients(g, *w_parts["u"])
             return out
 
         return product
