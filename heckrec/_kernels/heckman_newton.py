@@ -28,6 +28,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from .mf_rows import pair_score
 from .normal import LOG_2PI_HALF, log_ndtr_mills
 
 #: Armijo constant and the most halvings of a row's Newton step.
@@ -261,7 +262,6 @@ def global_curvature(user_ptr, items, r, o, F, mu_o, bu_o, bi_o, P_o, Q_o, w_o,
     """
     n_users = user_ptr.shape[0] - 1
     nf = w_o.shape[0]
-    n_glob = 2 * nf + 4
     ia = 2 * nf + 2
     ca = math.cosh(a)
     sa = math.sinh(a)
@@ -289,17 +289,9 @@ def global_curvature(user_ptr, items, r, o, F, mu_o, bu_o, bi_o, P_o, Q_o, w_o,
         for u in range(lo_u, hi_u):
             for j in range(user_ptr[u], user_ptr[u + 1]):
                 i = items[j]
-                go = mu_o + bu_o[u] + bi_o[i]
-                for f in range(P_o.shape[1]):
-                    go += P_o[u, f] * Q_o[i, f]
-                for f in range(nf):
-                    go += F[j, f] * w_o[f]
+                go = pair_score(mu_o, bu_o, bi_o, P_o, Q_o, w_o, F, u, i, j)
                 if o[j]:
-                    gr = mu_r + bu_r[u] + bi_r[i]
-                    for f in range(P_r.shape[1]):
-                        gr += P_r[u, f] * Q_r[i, f]
-                    for f in range(nf):
-                        gr += F[j, f] * w_r[f]
+                    gr = pair_score(mu_r, bu_r, bi_r, P_r, Q_r, w_r, F, u, i, j)
                     e = (r[j] - gr) * inv_sigma
                     v = ca * go + sa * e
                     lc, lam = log_ndtr_mills(v)
@@ -357,4 +349,3 @@ def global_curvature(user_ptr, items, r, o, F, mu_o, bu_o, bi_o, P_o, Q_o, w_o,
                                 if al != be:
                                     hess[idx[be, q], idx[al, p]] += v_pq
         ll_out[c] = ll
-    return n_glob

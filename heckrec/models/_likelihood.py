@@ -76,10 +76,12 @@ class ContinuousHeckmanLikelihood:
                                      p.mu_r, p.bu_r, p.bi_r, p.P_r, p.Q_r, p.w_r, p.a, p.s,
                                      *per_pair)
         by_item = pairs.item_order
+        # (own bias, own factors, other bias, other factors, pointer, per-pair arrays)
         sides = (
-            ("u", pairs.user_ptr, (pairs.items, pairs.o, pairs.F, *per_pair)),
-            ("i", pairs.item_ptr, tuple(np.ascontiguousarray(x[by_item])
-                                        for x in (pairs.users, pairs.o, pairs.F, *per_pair))),
+            ("bu", "P", "bi", "Q", pairs.user_ptr, (pairs.items, pairs.o, pairs.F, *per_pair)),
+            ("bi", "Q", "bu", "P", pairs.item_ptr,
+             tuple(np.ascontiguousarray(x[by_item])
+                   for x in (pairs.users, pairs.o, pairs.F, *per_pair))),
         )
         n_feat = p.w_o.shape[0]
 
@@ -87,22 +89,19 @@ class ContinuousHeckmanLikelihood:
             d = layout.unpack(v)
             out = np.zeros(layout.size)
             g = layout.unpack(out, scalars_as_float=False)
-            w_parts = {}
-            for side, ptr, arrays in sides:
-                own, other = (("bu", "P"), ("bi", "Q")) if side == "u" else (("bi", "Q"),
-                                                                            ("bu", "P"))
-                w_parts[side] = (np.zeros((ptr.size - 1, n_feat)),
-                                 np.zeros((ptr.size - 1, n_feat)))
-                blocks = {}
-                for tag in "or":
-                    blocks[tag] = (getattr(p, f"{own[1]}_{tag}"), getattr(p, f"{other[1]}_{tag}"))
+            w_parts = []
+            for bias, factors, other_bias, other_factors, ptr, arrays in sides:
+                w_parts.append((np.zeros((ptr.size - 1, n_feat)),
+                                np.zeros((ptr.size - 1, n_feat))))
                 heckman_hvp.hvp_rows(
-                    ptr, *arrays, *blocks["o"], *blocks["r"],
+                    ptr, *arrays,
+                    *(getattr(p, f"{name}_{tag}") for tag in "or"
+                      for name in (factors, other_factors)),
                     *(getattr(d, f"{name}_{tag}") for tag in "or"
-                      for name in ("mu", own[0], other[0], own[1], other[1], "w")),
-                    getattr(g, f"{own[0]}_o"), getattr(g, f"{own[1]}_o"),
-                    getattr(g, f"{own[0]}_r"), getattr(g, f"{own[1]}_r"), *w_parts[side])
-            finish_global_gradients(g, *w_parts["u"])
+                      for name in ("mu", bias, other_bias, factors, other_factors, "w")),
+                    *(getattr(g, f"{name}_{tag}") for tag in "or" for name in (bias, factors)),
+                    *w_parts[-1])
+            finish_global_gradients(g, *w_parts[0])  # mu and w from the user pass
             return out
 
         return product
