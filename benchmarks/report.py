@@ -22,12 +22,15 @@ SECTIONS = [
      "rows and the globals, accelerated by SQUAREM, handing over to the same L-BFGS with "
      "the same tolerances once a cycle of three sweeps gains less than 100 tol)."),
     ("fit_largest", "HeckmanMFRegressor fit at Yahoo! R3's full-grid size",
-     "`benchmarks/bench_fit.py --largest`. Target: under 2 minutes for 1.5e7 pairs. With "
-     "L-BFGS alone the fit is iteration-bound: one likelihood + gradient pass takes 0.49 s "
-     "here (user pass 0.33 s, item pass 0.13 s) and it needs some 360 iterations (707 "
-     "before the spectral start and the block scaling). `solver=\"block-newton\"` needs "
-     "far fewer passes: a sweep costs about three passes and replaces dozens of L-BFGS "
-     "iterations on the row blocks, whose curvatures differ by the pair counts."),
+     "`benchmarks/bench_fit.py --largest`. Target: under 2 minutes for 1.5e7 pairs. One "
+     "likelihood + gradient pass takes about 0.49 s here; L-BFGS alone needs some 360 "
+     "iterations (707 before the spectral start and the block scaling). "
+     "`solver=\"block-newton\"` needs far fewer passes: a sweep costs about five and "
+     "replaces dozens of L-BFGS iterations on the row blocks, whose curvatures differ by "
+     "the pair counts. The machine is noisy: the run before this one, with the same fit "
+     "code (the SEs then differenced the gradient), measured 224.9 s for L-BFGS alone and "
+     "68.6 s for block-newton (SEs 56.3 and 57.6 s); before fit ran BLAS on one thread "
+     "(2026-11-23), 227.9 s and 87.3 s (SEs 60.9 and 62.9 s)."),
     ("classic", "Classic HeckmanSelection ML fit",
      "`benchmarks/bench_classic.py`. Target: under 10 s at n = 1e6."),
     ("binary_pass", "Binary outcome: likelihood + gradient pass by method",

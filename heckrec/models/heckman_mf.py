@@ -68,7 +68,7 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         line search; sweeps are accelerated by SQUAREM, and once a cycle of
         three gains less than ``100 tol`` L-BFGS finishes with its usual
         tolerances. It reaches the same optimum, and on large grids in far less
-        time (1.5e7 pairs: 87 s against 228 s, docs/benchmarks.md). It needs
+        time (1.5e7 pairs: 69-91 s against 202-225 s, docs/benchmarks.md). It needs
         ``backend="numba"``'s CPU kernels for the sweeps (the L-BFGS finish
         uses ``backend``), and with every pair observed L-BFGS fits alone.
     max_iter : int, default=1000
