@@ -68,7 +68,7 @@ def _global_block(layout):
 
 def test_global_curvature_against_the_twin_and_finite_differences():
     pairs, layout, theta = _problem(seed=2)
-    sweeps = BlockNewton(_objective(pairs, layout), 2.0, 0.5, 0.0)
+    sweeps = BlockNewton(_objective(pairs, layout))
     index = _global_block(layout)
     likelihood = ContinuousHeckmanLikelihood()
 
@@ -95,7 +95,7 @@ def test_row_step_is_the_exact_newton_step():
     # objective from the numpy twin (H by finite differences of its gradient).
     pairs, layout, theta = _problem(seed=3)
     objective = _objective(pairs, layout)
-    sweeps = BlockNewton(objective, 2.0, 0.5, 0.0)
+    sweeps = BlockNewton(objective)
     for _ in range(4):  # towards the optimum of the user rows (items, globals fixed)
         sweeps.row_steps(theta)
     before = theta.copy()
@@ -141,7 +141,7 @@ def test_sweeps_lower_the_objective_from_a_random_start():
     pairs, layout, theta = _problem(seed=5)
     objective = _objective(pairs, layout, reg_rho=0.5)
     start = objective.full(theta)[0]
-    result = block_newton(objective, theta, 9, 0.0, 2.0, 0.5, 0.5)
+    result = block_newton(objective, theta, 9, 0.0)
     assert result.n_iter == 9
     assert objective.full(result.theta)[0] < start
     # The regauged biases are centred (where the penalty pins their mean to 0).

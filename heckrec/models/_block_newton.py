@@ -31,15 +31,15 @@ class BlockNewton:
     ----------
     objective : PenalisedObjective
         Its ``frozen`` may hold only ``a`` (a fixed rho); other frozen entries are
-        not supported by the sweeps (:meth:`supported` says so).
-    reg_factors, reg_bias, reg_rho : float
-        The objective's penalties (the kernels take them as scalars).
+        not supported by the sweeps (:meth:`supported` says so). The kernels take
+        its penalties ``reg_factors``, ``reg_bias``, ``reg_rho`` as scalars.
     """
 
-    def __init__(self, objective, reg_factors, reg_bias, reg_rho):
+    def __init__(self, objective):
         self.objective = objective
         self.layout, self.pairs = objective.layout, objective.pairs
-        self.reg_factors, self.reg_bias, self.reg_rho = reg_factors, reg_bias, reg_rho
+        self.reg_factors, self.reg_bias = objective.reg_factors, objective.reg_bias
+        self.reg_rho = objective.reg_rho
         layout = self.layout
         names = ["mu_o", "w_o", "mu_r", "w_r", "a", "s"]
         self.global_index = np.concatenate([np.arange(layout.slices[n].start,
@@ -84,7 +84,7 @@ class BlockNewton:
         ll, grad, hess = self._global_terms(theta)
         free = self.free_globals
         index = self.global_index[free]
-        a_pos = np.flatnonzero(self.global_index[free] == self.layout.index("a"))
+        a_pos = np.flatnonzero(index == self.layout.index("a"))
         g = -grad[free]
         H = -hess[np.ix_(free, free)]
         g[a_pos] += self.reg_rho * theta[index[a_pos]]
@@ -171,8 +171,7 @@ def balanced_factors(P, Q):
     return P0 @ R, Q0 @ R
 
 
-def block_newton(objective, theta0, max_sweeps, switch_tol, reg_factors, reg_bias, reg_rho,
-                 verbose=0, stop=None):
+def block_newton(objective, theta0, max_sweeps, switch_tol, verbose=0, stop=None):
     """Sweeps from ``theta0``, accelerated by SQUAREM, until a cycle lowers the objective
     by less than ``switch_tol`` (relative) or ``max_sweeps`` ran; ``stop(theta)`` as for
     :func:`lbfgs`.
@@ -188,7 +187,7 @@ def block_newton(objective, theta0, max_sweeps, switch_tol, reg_factors, reg_bia
     Returns a :class:`SolverResult` whose ``n_iter`` counts sweeps; ``converged`` is
     False: the caller hands the result to L-BFGS, which decides convergence.
     """
-    sweeps = BlockNewton(objective, reg_factors, reg_bias, reg_rho)
+    sweeps = BlockNewton(objective)
     start = time.perf_counter()
     state = {"n": 0}
 

@@ -27,6 +27,7 @@ class PenalisedObjective:
         self.likelihood, self.layout, self.pairs = likelihood, layout, pairs
         self.backend = backend
         mask = layout.penalised_mask()
+        self.reg_factors, self.reg_bias, self.reg_rho = reg_factors, reg_bias, reg_rho
         self.penalty = np.select([mask == 1.0, mask == 2.0, mask == 3.0],
                                  [reg_factors, reg_bias, reg_rho], 0.0)
         self.frozen = frozen

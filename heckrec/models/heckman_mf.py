@@ -205,8 +205,7 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         if self.solver != "block-newton" or not BlockNewton.supported(objective):
             return super()._warm_up(objective, theta0, rng)
         return block_newton(objective, theta0, self.max_iter, self.tol * SWITCH_TOL_FACTOR,
-                            self.reg_factors, self.reg_bias, self.reg_rho, self.verbose,
-                            stop=self._boundary_stop(objective.layout))
+                            self.verbose, stop=self._boundary_stop(objective.layout))
 
     @staticmethod
     def _outcome_mean(g_r):
