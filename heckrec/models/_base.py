@@ -40,10 +40,10 @@ def blas_on_one_thread(method):
 
     The fits alternate numba's parallel passes with small BLAS calls (L-BFGS's
     updates, CG's dot products). A multi-threaded BLAS keeps its threads spinning
-    after each call, and they take the cores from numba's threads: measured on the
-    2-core machine, 2e6 pairs, L-BFGS fit 31.2 s -> 13.9 s and its standard errors
-    10.8 s -> 5.8 s with BLAS on one thread (the vectors are too short to gain from
-    more).
+    after each call, and they take the cores from numba's threads: measured by
+    benchmarks/bench_fit.py on the 2-core machine, 2e6 pairs, L-BFGS fit 31.2 s ->
+    15.6 s and its standard errors 10.8 s -> 6.2 s with BLAS on one thread (the
+    vectors are too short to gain from more).
     """
 
     @functools.wraps(method)  # keeps the signature metadata routing reads
