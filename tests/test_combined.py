@@ -101,6 +101,8 @@ def test_combined_fit_lowers_its_objective_and_reports_no_se(estimator, outcome,
     # The combined objective at its minimiser is below its value at the likelihood fit,
     # where it started (rebuild it there: propensities and imputations come from that fit).
     from heckrec.models._objective import PenalisedObjective
+    if outcome == "continuous":  # theta_ is in the fit's (standardised) units
+        r = (r - likelihood_fit.outcome_loc_) / likelihood_fit.outcome_scale_
     pairs = PairSet(np.asarray(X[:, 0], int), np.asarray(X[:, 1], int), np.where(o, r, 0.0),
                     o.astype(bool), np.zeros((len(o), 0)), 150, 100)
     layout = likelihood_fit._layout

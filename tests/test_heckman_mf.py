@@ -38,13 +38,15 @@ def biases_fit(biases_data):
 def small():
     # Small enough for fast tests, with factors and a side feature. Weaker
     # penalties (reg_factors 2 or 5) drive this grid to rho = -1, as the GUIDE
-    # warns for small data; reg_factors = 10 fits rho_ = -0.506 +- 0.158.
+    # warns for small data. The penalties act on the standardised outcome (sd 1.61
+    # here): reg_factors 16, reg_bias 2.5 are the 10 and 1 in outcome units that
+    # fitted rho_ = -0.506 +- 0.158 before the fit standardised the outcome.
     return make_selection_mf(60, 40, n_factors=2, rho=-0.5, density=0.3, n_features=1,
                              bias_scale=1.0, random_state=3)
 
 
 def small_estimator(**kw):
-    params = dict(n_factors=2, reg_factors=10.0, reg_bias=1.0, random_state=0, compute_se=False)
+    params = dict(n_factors=2, reg_factors=16.0, reg_bias=2.5, random_state=0, compute_se=False)
     params.update(kw)
     return HeckmanMFRegressor(**params)
 
@@ -123,9 +125,10 @@ def test_profiled_se_matches_dense_inverse_hessian(small):
     X, r, o, _ = small
     est = small_estimator(compute_se=True, tol=1e-10, max_iter=2000).fit(X, r, o)
     layout = ParamLayout(est.n_users_, est.n_items_, 2, 1)
+    r_fit = (r - est.outcome_loc_) / est.outcome_scale_  # theta_ is in the fit's units
     pairs = PairSet(est.user_encoder_.transform(X[:, 0]), est.item_encoder_.transform(X[:, 1]),
-                    r, o.astype(bool), X[:, 2:], est.n_users_, est.n_items_)
-    objective = PenalisedObjective(ContinuousHeckmanLikelihood(), layout, pairs, 10.0, 1.0)
+                    r_fit, o.astype(bool), X[:, 2:], est.n_users_, est.n_items_)
+    objective = PenalisedObjective(ContinuousHeckmanLikelihood(), layout, pairs, 16.0, 2.5)
     theta = est.theta_
     h = 1e-5
     H = np.empty((theta.size, theta.size))
@@ -457,3 +460,25 @@ def test_pipeline_routes_o(routing, small):
     direct = small_estimator().fit(prep.fit_transform(X), r, o)
     np.testing.assert_allclose(pipe.predict(X), direct.predict(prep.transform(X)), atol=1e-10)
     assert pipe.score(X, r, o=o) == pytest.approx(direct.score(prep.transform(X), r, o))
+
+
+@pytest.mark.parametrize("scale, shift", [(1e6, 0.0), (1e-3, 0.0), (1.0, 1e3), (-2.0, 5.0)])
+def test_outcome_units_do_not_change_rho(scale, shift):
+    # ../shared/reliability r10: r x 1e6 moved rho_ from 0.886 to 0.109 when the
+    # penalties acted in outcome units. The fit now runs on the standardised outcome,
+    # so the optimum is the same point: rho_ to 1e-3 (measured 1e-7), predictions and
+    # sigma_ equivariant, loglik_ shifted by the Jacobian n_obs log|scale|.
+    X, r, o, _ = make_selection_mf(60, 40, n_factors=1, n_features=1, rho=0.5, density=0.3,
+                                   random_state=0)
+    base = HeckmanMFRegressor(n_factors=1, reg_factors=10, random_state=0).fit(X, r, o)
+    moved = HeckmanMFRegressor(n_factors=1, reg_factors=10, random_state=0).fit(
+        X, scale * r + shift, o)
+    if scale < 0:  # a sign flip of the outcome flips the sign of rho
+        assert moved.rho_ == pytest.approx(-base.rho_, abs=1e-3)
+    else:
+        assert moved.rho_ == pytest.approx(base.rho_, abs=1e-3)
+    assert moved.rho_se_ == pytest.approx(base.rho_se_, rel=1e-2)
+    assert moved.sigma_ == pytest.approx(abs(scale) * base.sigma_, rel=1e-3)
+    np.testing.assert_allclose(moved.predict(X), scale * base.predict(X) + shift,
+                               rtol=1e-3, atol=1e-3 * abs(scale))
+    assert moved.loglik_ == pytest.approx(base.loglik_ - o.sum() * np.log(abs(scale)), rel=1e-6)

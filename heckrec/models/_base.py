@@ -156,10 +156,13 @@ class SelectionMFBase(BaseEstimator):
                 raise ValueError(f"{name} must be an integer, got {getattr(self, name)!r}")
         users_raw, items_raw, F = validate_X(self, X, reset=True)
         y, o = validate_y_o(y, o, F.shape[0])
+        # The fit runs on the outcome in standard units (continuous model), so the
+        # penalties mean the same whatever the outcome's units; params_ are mapped back.
+        y_fit = self._standardise_outcome(y, o)
         previous = self._previous_solution()
         self.user_encoder_ = IdEncoder().fit(users_raw)
         self.item_encoder_ = IdEncoder().fit(items_raw)
-        pairs = PairSet(self.user_encoder_.codes_, self.item_encoder_.codes_, y, o, F,
+        pairs = PairSet(self.user_encoder_.codes_, self.item_encoder_.codes_, y_fit, o, F,
                         self.user_encoder_.n, self.item_encoder_.n)
         likelihood = self._likelihood()
         layout = ParamLayout(pairs.n_users, pairs.n_items, self.n_factors, F.shape[1],
@@ -219,14 +222,16 @@ class SelectionMFBase(BaseEstimator):
             warnings.warn(f"{type(self).__name__} did not converge in {result.n_iter} "
                           f"iterations ({result.message}); increase max_iter or check the data",
                           ConvergenceWarning, stacklevel=2)
-        self.theta_ = result.theta
-        self.params_ = layout.unpack(self.theta_)
+        self.theta_ = result.theta  # in the fit's (standardised) units
+        self.params_ = self._in_user_units(layout.unpack(self.theta_.copy()))
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         self.n_pairs_, self.n_observed_ = pairs.n_pairs, int(o.sum())
         self.n_users_, self.n_items_ = pairs.n_users, pairs.n_items
         reported = self._reported_likelihood(likelihood)
-        self.loglik_ = float(reported.loglik_grad(self.theta_, layout, pairs, self.backend)[0])
+        # loglik_ in the user's units: the outcome density's Jacobian of standardising.
+        self.loglik_ = (float(reported.loglik_grad(self.theta_, layout, pairs, self.backend)[0])
+                        - self._log_jacobian(o))
         self.objective_ = (objective.penalty_value(self.theta_) - self.loglik_ if self.alpha == 1.0
                            else objective.full(self.theta_)[0])
         self._layout, self._frozen, self._pairs = layout, frozen, pairs
@@ -277,6 +282,18 @@ class SelectionMFBase(BaseEstimator):
         return layout.pack(blocks)
 
     # Hooks a subclass may override -------------------------------------
+    def _standardise_outcome(self, y, o):
+        """The outcome the likelihood is fitted to (as given, by default)."""
+        return y
+
+    def _in_user_units(self, params):
+        """Fitted blocks mapped from the fit's units to the user's (identity by default)."""
+        return params
+
+    def _log_jacobian(self, o):
+        """log-likelihood(fit's units) - log-likelihood(user's units); 0 by default."""
+        return 0.0
+
     def _warm_up(self, objective, theta0, rng):
         """A cheaper solver run before L-BFGS (a SolverResult), or None.
 
