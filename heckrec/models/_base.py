@@ -12,10 +12,11 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 from scipy.special import ndtr, ndtri
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
+from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted
 from threadpoolctl import threadpool_limits
@@ -33,6 +34,7 @@ from ._objective import PenalisedObjective
 from ._pairs import PairSet
 from ._scaling import BlockScaling, DiagonalScaling
 from ._solvers import SolverResult, adam, lbfgs
+from ._unbiased import UnbiasedSlice, WithUnbiasedSlice
 
 
 def blas_on_one_thread(method):
@@ -69,7 +71,7 @@ class SelectionMFBase(BaseEstimator):
 
     # ``o`` is requested by default, so Pipeline / GridSearchCV route it to
     # fit and score once metadata routing is enabled (GUIDE section 2).
-    __metadata_request__fit = {"o": True}
+    __metadata_request__fit = {"o": True, "X_unbiased": True, "y_unbiased": True}
     __metadata_request__score = {"o": True}
 
     _parameter_constraints = {
@@ -131,7 +133,7 @@ class SelectionMFBase(BaseEstimator):
 
     # ----------------------------------------------------------------- fit
     @blas_on_one_thread
-    def fit(self, X, y, o=None):
+    def fit(self, X, y, o=None, X_unbiased=None, y_unbiased=None):
         """Fit the selection model.
 
         Parameters
@@ -144,6 +146,12 @@ class SelectionMFBase(BaseEstimator):
             -inf) may stand where ``o == 0``.
         o : array-like of shape (n_pairs,) of 0/1, default=None
             Observation indicator. ``None`` means ``o = ~isnan(y)``.
+        X_unbiased, y_unbiased : array-like or DataFrame, default=None
+            A few pairs exposed at random (a MAR slice: not chosen by the user)
+            and their outcomes, in X's format; their ids must appear in ``X``.
+            They enter the likelihood through the outcome's density alone, which
+            anchors g_r's level and so identifies rho by the level difference
+            between chosen and random pairs (see :mod:`heckrec.models._unbiased`).
 
         Returns
         -------
@@ -164,7 +172,10 @@ class SelectionMFBase(BaseEstimator):
         self.item_encoder_ = IdEncoder().fit(items_raw)
         pairs = PairSet(self.user_encoder_.codes_, self.item_encoder_.codes_, y_fit, o, F,
                         self.user_encoder_.n, self.item_encoder_.n)
-        likelihood = self._likelihood()
+        self._unbiased = self._unbiased_slice(X_unbiased, y_unbiased)
+        self.n_unbiased_ = 0 if self._unbiased is None else self._unbiased.n_pairs
+        plain_likelihood = self._likelihood()
+        likelihood = self._with_unbiased(plain_likelihood)
         layout = ParamLayout(pairs.n_users, pairs.n_items, self.n_factors, F.shape[1],
                              likelihood.scalars)
         rng = check_random_state(self.random_state)
@@ -228,17 +239,58 @@ class SelectionMFBase(BaseEstimator):
         self.converged_ = result.converged
         self.n_pairs_, self.n_observed_ = pairs.n_pairs, int(o.sum())
         self.n_users_, self.n_items_ = pairs.n_users, pairs.n_items
-        reported = self._reported_likelihood(likelihood)
-        # loglik_ in the user's units: the outcome density's Jacobian of standardising.
+        reported = self._with_unbiased(self._reported_likelihood(plain_likelihood))
+        # loglik_ in the user's units: the outcome densities' Jacobian of standardising.
         self.loglik_ = (float(reported.loglik_grad(self.theta_, layout, pairs, self.backend)[0])
-                        - self._log_jacobian(o))
+                        - self._log_jacobian(int(o.sum()) + self.n_unbiased_))
         self.objective_ = (objective.penalty_value(self.theta_) - self.loglik_ if self.alpha == 1.0
                            else objective.full(self.theta_)[0])
         self._layout, self._frozen, self._pairs = layout, frozen, pairs
         self.se_info_ = {}  # filled when standard errors are computed
         self._finish_fit(objective, y[o])
-        del self._pairs  # only needed during fit; keeps the fitted estimator small
+        del self._pairs, self._unbiased  # only needed during fit; keeps the estimator small
         return self
+
+    def _unbiased_slice(self, X_unbiased, y_unbiased):
+        """The MAR slice as an :class:`UnbiasedSlice` in the fit's units, or None."""
+        if X_unbiased is None and y_unbiased is None:
+            return None
+        if X_unbiased is None or y_unbiased is None:
+            raise ValueError("pass both X_unbiased and y_unbiased (the randomly exposed pairs "
+                             "and their outcomes), or neither")
+        users_raw, items_raw, F = validate_X(self, X_unbiased, reset=False)
+        y = self._unbiased_outcome(y_unbiased)
+        if y.shape[0] != F.shape[0]:
+            raise ValueError(f"y_unbiased has {y.shape[0]} rows but X_unbiased has {F.shape[0]}")
+        codes = []
+        for who, raw, encoder in (("user", users_raw, self.user_encoder_),
+                                  ("item", items_raw, self.item_encoder_)):
+            code = encoder.transform(raw)
+            if (code < 0).any():
+                unseen = pd.unique(np.asarray(raw)[code < 0])
+                raise ValueError(f"X_unbiased holds {unseen.size} {who} id(s) that X does not, "
+                                 f"e.g. {unseen[:3].tolist()}: a randomly exposed pair only "
+                                 f"informs the {who}s and items fitted from X")
+            codes.append(code)
+        return UnbiasedSlice(codes[0], codes[1], self._in_fit_units(y), F)
+
+    def _unbiased_outcome(self, y_unbiased):
+        """y_unbiased as finite floats (a subclass maps labels first)."""
+        y = column_or_1d(y_unbiased, warn=True)
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"y_unbiased must hold numbers, got dtype {y.dtype}") from None
+        if not np.all(np.isfinite(y)):
+            raise ValueError("y_unbiased contains NaN or infinity: every randomly exposed pair "
+                             "needs its outcome")
+        return y
+
+    def _with_unbiased(self, likelihood):
+        """``likelihood`` with the MAR slice's outcome density added, when there is one."""
+        if getattr(self, "_unbiased", None) is None:
+            return likelihood
+        return WithUnbiasedSlice(likelihood, self._unbiased, self._outcome_kind)
 
     def _scaling(self, layout, pairs, theta, objective):
         """L-BFGS's change of variables at ``theta`` (see ``scaling``)."""
@@ -286,11 +338,15 @@ class SelectionMFBase(BaseEstimator):
         """The outcome the likelihood is fitted to (as given, by default)."""
         return y
 
+    def _in_fit_units(self, y):
+        """Outcomes mapped to the fit's units, as ``_standardise_outcome`` maps y."""
+        return y
+
     def _in_user_units(self, params):
         """Fitted blocks mapped from the fit's units to the user's (identity by default)."""
         return params
 
-    def _log_jacobian(self, o):
+    def _log_jacobian(self, n_densities):
         """log-likelihood(fit's units) - log-likelihood(user's units); 0 by default."""
         return 0.0
 

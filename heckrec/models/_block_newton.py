@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 from .._kernels import heckman_newton as kernels
+from ._likelihood import ContinuousHeckmanLikelihood
 from ._solvers import SolverResult
 
 #: Chunks of users over which the global sums are reduced (fixed: deterministic sums).
@@ -52,7 +53,10 @@ class BlockNewton:
 
     @staticmethod
     def supported(objective):
-        """Whether the sweeps apply: nothing frozen but (perhaps) atanh(rho)."""
+        """Whether the sweeps apply: the plain likelihood (no MAR slice), nothing
+        frozen but (perhaps) atanh(rho)."""
+        if not isinstance(objective.likelihood, ContinuousHeckmanLikelihood):
+            return False
         if objective.frozen is None:
             return True
         frozen = objective.frozen.copy()

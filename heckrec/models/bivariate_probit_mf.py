@@ -134,7 +134,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         self.likelihood = likelihood
         self.n_draws = n_draws
 
-    def fit(self, X, y, o=None):
+    def fit(self, X, y, o=None, X_unbiased=None, y_unbiased=None):
         """Fit the model.
 
         Parameters
@@ -147,6 +147,10 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         o : array-like of 0/1, default=None
             Observation indicator; ``None`` means ``y`` is observed where it is
             not missing (NaN / None).
+        X_unbiased, y_unbiased : array-like or DataFrame, default=None
+            A few randomly exposed pairs and their labels (the same two classes as
+            ``y``); each enters the likelihood as log Phi(+-g_r), the outcome's
+            marginal probability, as in :class:`heckrec.HeckmanMFRegressor`.
 
         Returns
         -------
@@ -169,9 +173,21 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
             self._draws = rng.standard_normal(self.n_draws)
         else:
             self._draws = None
-        super().fit(X, y01, o)
+        super().fit(X, y01, o, X_unbiased=X_unbiased, y_unbiased=y_unbiased)
         del self._draws
         return self
+
+    def _unbiased_outcome(self, y_unbiased):
+        """The slice's labels as 1.0 (classes_[1]) / 0.0."""
+        y = column_or_1d(y_unbiased, warn=True)
+        if pd.isna(y).any():
+            raise ValueError("y_unbiased contains missing values: every randomly exposed pair "
+                             "needs its label")
+        unknown = ~np.isin(y, self.classes_)
+        if unknown.any():
+            raise ValueError(f"y_unbiased holds labels that y does not: "
+                             f"{np.unique(y[unknown])[:5].tolist()} (classes {self.classes_.tolist()})")
+        return (y == self.classes_[1]).astype(float)
 
     def _encode_outcome(self, y, o):
         """Labels -> 1.0 (classes_[1]) / 0.0, NaN where not observed; sets classes_."""
@@ -191,6 +207,8 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         return y01
 
     # Hooks of SelectionMFBase ------------------------------------------
+    _outcome_kind = "binary"
+
     def _likelihood(self):
         return BivariateProbitLikelihood(self.likelihood, self._draws)
 
@@ -271,7 +289,8 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
             self._warn_degenerate(f"rho_ = {self.rho_:+.4f} is at the boundary +-1")
             return
         if self._wants_standard_errors():
-            exact = PenalisedObjective(BivariateProbitLikelihood("exact"), self._layout,
+            exact = PenalisedObjective(self._with_unbiased(BivariateProbitLikelihood("exact")),
+                                       self._layout,
                                        self._pairs, self.reg_factors, self.reg_bias,
                                        self.backend, self._frozen, self.reg_rho)
             var_a = self._profiled_cov(exact, ["a"])[0, 0]

@@ -199,6 +199,8 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         "solver": [StrOptions({"lbfgs", "adam", "block-newton"})],
     }
 
+    _outcome_kind = "continuous"
+
     def _likelihood(self):
         return ContinuousHeckmanLikelihood()
 
@@ -244,8 +246,11 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         p.s = p.s + float(np.log(scale))
         return p
 
-    def _log_jacobian(self, o):
-        return float(np.sum(o)) * float(np.log(self.outcome_scale_))
+    def _in_fit_units(self, y):
+        return (y - self.outcome_loc_) / self.outcome_scale_
+
+    def _log_jacobian(self, n_densities):
+        return n_densities * float(np.log(self.outcome_scale_))
 
     def _init_scalars(self, r_observed):
         spread = float(np.std(r_observed)) if r_observed.size > 1 else 1.0
