@@ -95,6 +95,8 @@ class SelectionMFBase(BaseEstimator):
         "alpha": [Interval(Real, 0, 1, closed="right")],
         "debias_loss": [StrOptions(set(DEBIAS_LOSSES))],
         "propensity_clip": [Interval(Real, 0, 1, closed="right")],
+        "selection_only": [None, "array-like"],
+        "outcome_only": [None, "array-like"],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -107,7 +109,7 @@ class SelectionMFBase(BaseEstimator):
                  init="spectral", init_scale=0.1, scaling="block", backend="numba",
                  compute_se=True, cov_type="hessian", fixed_rho=None, warm_start=False,
                  alpha=1.0, debias_loss="naive", propensity_clip=0.05,
-                 random_state=None, verbose=0):
+                 selection_only=None, outcome_only=None, random_state=None, verbose=0):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
         self.reg_bias = reg_bias
@@ -128,6 +130,8 @@ class SelectionMFBase(BaseEstimator):
         self.alpha = alpha
         self.debias_loss = debias_loss
         self.propensity_clip = propensity_clip
+        self.selection_only = selection_only
+        self.outcome_only = outcome_only
         self.random_state = random_state
         self.verbose = verbose
 
@@ -182,18 +186,20 @@ class SelectionMFBase(BaseEstimator):
         theta0 = self._initial_theta(layout, pairs, rng)
         if previous is not None and self._same_ids(previous, layout):
             theta0 = previous[0].copy()
-        frozen = None
+        frozen = self._excluded_weights(layout, F.shape[1])
+        if frozen is not None:
+            theta0[frozen] = 0.0
         self._selection_modelled = not o.all()
         if self.fixed_rho is not None:
             # rho held where the user put it: a restricted fit (profile, LR test).
-            frozen = np.zeros(layout.size, dtype=bool)
+            frozen = np.zeros(layout.size, dtype=bool) if frozen is None else frozen
             frozen[layout.index("a")] = True
             theta0[layout.index("a")] = np.arctanh(self.fixed_rho)
         if o.all():
             warnings.warn("every pair is observed (o == 1 everywhere): there is no selection "
                           "to model, so only the outcome equation is fitted and rho_ is NaN",
                           DegenerateEstimateWarning, stacklevel=2)
-            frozen = np.zeros(layout.size, dtype=bool)
+            frozen = np.zeros(layout.size, dtype=bool) if frozen is None else frozen
             theta0[layout.index("a")] = 0.0
             for name in layout.shapes:
                 if name.endswith("_o") or name == "a":
@@ -250,6 +256,54 @@ class SelectionMFBase(BaseEstimator):
         self._finish_fit(objective, y[o])
         del self._pairs, self._unbiased  # only needed during fit; keeps the estimator small
         return self
+
+    def _excluded_weights(self, layout, n_features):
+        """Mask of the feature weights held at 0 by ``selection_only`` / ``outcome_only``.
+
+        A column in ``selection_only`` enters g_o only, so its weight in g_r is
+        frozen at 0 (an exclusion restriction), and the other way round. Returns
+        None when neither is set. Columns are positions in X (>= 2) or, for a
+        DataFrame, names.
+        """
+        if self.selection_only is None and self.outcome_only is None:
+            return None
+        frozen = np.zeros(layout.size, dtype=bool)
+        chosen = {}
+        for option, tag in (("selection_only", "r"), ("outcome_only", "o")):
+            columns = getattr(self, option)
+            positions = set()
+            for column in ([] if columns is None else list(columns)):
+                positions.add(self._feature_position(option, column, n_features))
+            chosen[option] = positions
+            weights = np.arange(layout.slices[f"w_{tag}"].start, layout.slices[f"w_{tag}"].stop)
+            frozen[weights[sorted(positions)]] = True
+        both = chosen["selection_only"] & chosen["outcome_only"]
+        if both:
+            raise ValueError(f"X column(s) {sorted(c + 2 for c in both)} are in both "
+                             "selection_only and outcome_only: a column excluded from both "
+                             "scores would enter neither; drop it from X instead")
+        return frozen
+
+    def _feature_position(self, option, column, n_features):
+        """Index among the side features of one entry of ``selection_only`` / ``outcome_only``."""
+        names = getattr(self, "feature_names_in_", None)
+        if isinstance(column, str):
+            if names is None or column not in list(names):
+                raise ValueError(f"{option} names column {column!r}, which X does not have"
+                                 + ("" if names is None else f" (its columns: {list(names)})"))
+            position = list(names).index(column)
+        elif isinstance(column, (Integral, np.integer)) and not isinstance(column, bool):
+            position = int(column)
+        else:
+            raise TypeError(f"{option} holds column positions in X (int) or names (str), "
+                            f"got {column!r}")
+        if not 2 <= position < n_features + 2:
+            raise ValueError(f"{option} holds column {column!r}, but only X's columns 2 to "
+                             f"{n_features + 1} are side features (0 and 1 are the user and "
+                             "item ids)" if n_features else
+                             f"{option} holds column {column!r}, but X has no side features "
+                             "(only the user and item ids)")
+        return position - 2
 
     def _unbiased_slice(self, X_unbiased, y_unbiased):
         """The MAR slice as an :class:`UnbiasedSlice` in the fit's units, or None."""

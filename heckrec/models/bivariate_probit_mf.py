@@ -64,7 +64,7 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
         Draws for ``"ghk"`` and ``"mc"`` (unused by ``"exact"``).
     reg_factors, reg_bias, reg_rho, solver, max_iter, tol, learning_rate, batch_size, init, \
 init_scale, scaling, compute_se, cov_type, fixed_rho, warm_start, alpha, debias_loss, \
-propensity_clip, random_state, verbose
+propensity_clip, selection_only, outcome_only, random_state, verbose
         As in :class:`heckrec.HeckmanMFRegressor`; in the combined objective the
         debiasing loss is the probit cross-entropy of the label against ``Phi(g_r)``.
         ``solver`` is ``"lbfgs"`` or ``"adam"`` (the block-Newton sweeps are written for
@@ -121,7 +121,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
                  batch_size=65536, init="spectral", init_scale=0.1, scaling="block",
                  backend="numba", compute_se=True, cov_type="hessian", fixed_rho=None,
                  warm_start=False, alpha=1.0, debias_loss="naive", propensity_clip=0.05,
-                 random_state=None, verbose=0):
+                 selection_only=None, outcome_only=None, random_state=None, verbose=0):
         super().__init__(n_factors, reg_factors=reg_factors, reg_bias=reg_bias, reg_rho=reg_rho,
                          solver=solver,
                          max_iter=max_iter, tol=tol, learning_rate=learning_rate,
@@ -129,7 +129,8 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
                          scaling=scaling, backend=backend, compute_se=compute_se,
                          cov_type=cov_type, fixed_rho=fixed_rho, warm_start=warm_start,
                          alpha=alpha, debias_loss=debias_loss,
-                         propensity_clip=propensity_clip, random_state=random_state,
+                         propensity_clip=propensity_clip, selection_only=selection_only,
+                         outcome_only=outcome_only, random_state=random_state,
                          verbose=verbose)
         self.likelihood = likelihood
         self.n_draws = n_draws

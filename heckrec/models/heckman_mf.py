@@ -133,6 +133,14 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         "Ours-Naive" and "Ours-DR" (:mod:`heckrec.debias` has the same losses).
     propensity_clip : float in (0, 1], default=0.05
         Propensities ``Phi(g_o)`` are raised to at least this in ``L_debias``.
+    selection_only, outcome_only : sequence of int or str, default=None
+        Exclusion restrictions: side-feature columns of X (positions >= 2, or
+        names for a DataFrame) that enter the selection score g_o only (their
+        weight in g_r is held at 0), or the outcome score g_r only. A feature
+        that moves exposure but not preference (a display position, a
+        promotion) identifies rho beyond the normal functional form, as in a
+        classic Heckman model. Fits with exclusions use L-BFGS (the
+        block-Newton sweeps need every weight free).
     random_state : int, RandomState or None
         Seeds the initial factors and Adam's batches.
     verbose : int, default=0
