@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from .._array.heckman_continuous import mf_score
 from ..debias._estimators import DEBIAS_LOSSES
-from ..exceptions import DegenerateEstimateWarning
+from ..exceptions import DegenerateEstimateWarning, NotIdentifiedWarning
 from ..inference import profiled_covariance, sandwich_block
 from ._combined import combined_likelihood
 from ._init import spectral_start
@@ -58,6 +58,9 @@ def blas_on_one_thread(method):
 
 #: |rho| beyond this is reported as a boundary (degenerate) estimate.
 RHO_BOUNDARY = 0.99
+#: A tenfold change of the penalties moving atanh(rho_) by more than this many of its
+#: standard errors is reported as rho not identified by the data (NotIdentifiedWarning).
+IDENTIFICATION_SHIFT = 2.0
 #: L-BFGS stops once |rho| passes this: the fit is running to the boundary, and
 #: where exactly it stops is no estimate (Coat ran 1000 iterations without this).
 RHO_STOP = 0.9999
@@ -253,6 +256,8 @@ class SelectionMFBase(BaseEstimator):
                            else objective.full(self.theta_)[0])
         self._layout, self._frozen, self._pairs = layout, frozen, pairs
         self.se_info_ = {}  # filled when standard errors are computed
+        self._inverse_columns = {}
+        self.rho_penalty_shift_ = float("nan")  # set by _check_identification
         self._finish_fit(objective, y[o])
         del self._pairs, self._unbiased  # only needed during fit; keeps the estimator small
         return self
@@ -452,6 +457,7 @@ class SelectionMFBase(BaseEstimator):
                                         scaling.inverse_curvature,
                                         hessian_product=objective.hessian_product(self.theta_))
         columns = info.pop("inverse_columns")
+        self._inverse_columns = dict(zip(names, columns.T))
         if self.cov_type == "robust" and np.all(np.isfinite(cov)):
             # Sandwich H^-1 J H^-1 of the penalised estimator, J from the per-pair scores.
             def per_pair(theta):
@@ -472,6 +478,45 @@ class SelectionMFBase(BaseEstimator):
                           "converge; the standard errors may be inaccurate",
                           ConvergenceWarning, stacklevel=3)
         return cov
+
+    def _penalty_sensitivity(self, objective):
+        """d atanh(rho_) / d log c when every penalty is multiplied by c, at c = 1.
+
+        By the implicit function theorem the minimiser moves by
+        -H^{-1} (penalty * theta) per unit of log c, and the atanh(rho) entry of that is
+        the H^{-1} column the standard error already solved for (H symmetric). Where
+        the data identify rho, a tenfold change of the penalties moves it by a small
+        fraction of its SE; where only the prior does (Coat, docs/model.md), by more.
+        """
+        column = getattr(self, "_inverse_columns", {}).get("a")
+        if column is None:
+            return float("nan")
+        return float(-column @ (objective.penalty * self.theta_))
+
+    def _check_identification(self, objective, se_a):
+        """Warn when rho_ moves with the penalties by more than its standard error says.
+
+        Sets ``rho_penalty_shift_``: the change of atanh(rho_) a tenfold change of every
+        penalty would make (first order), in units of its standard error.
+        """
+        shift = np.log(10.0) * self._penalty_sensitivity(objective)
+        self.rho_penalty_shift_ = float(abs(shift) / se_a) if se_a > 0 else float("nan")
+        if self.rho_penalty_shift_ > IDENTIFICATION_SHIFT:
+            anchors = ("X_unbiased / y_unbiased (a few randomly exposed pairs) or an exclusion "
+                       "restriction (selection_only)") if not self._identified_beyond_shape() \
+                else "stronger anchors (more randomly exposed pairs)"
+            warnings.warn(
+                f"rho is not identified by these data: a tenfold change of the penalties "
+                f"would move atanh(rho_) by {abs(shift):.3g}, {self.rho_penalty_shift_:.1f} "
+                f"times its standard error, so rho_ = {self.rho_:+.3f} reflects the penalties "
+                f"(the prior) more than the data, and rho_se_ understates its uncertainty. "
+                f"Pass {anchors}; docs/model.md shows this on Coat.",
+                NotIdentifiedWarning, stacklevel=4)
+
+    def _identified_beyond_shape(self):
+        """Whether something besides the normal functional form identifies rho."""
+        return (getattr(self, "n_unbiased_", 0) > 0 or bool(self.selection_only)
+                or bool(self.outcome_only))
 
     def _warn_degenerate(self, reason):
         self.degenerate_ = reason

@@ -296,6 +296,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
                                        self.backend, self._frozen, self.reg_rho)
             var_a = self._profiled_cov(exact, ["a"])[0, 0]
             self.rho_se_ = float((1.0 - self.rho_**2) * np.sqrt(var_a))
+            self._check_identification(exact, float(np.sqrt(var_a)))
 
     def _scalar_estimates(self):
         return [("rho", self.rho_, self.rho_se_)]

@@ -290,6 +290,7 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
             self.sigma_se_ = float(self.sigma_ * np.sqrt(var["s"]))
             if "a" in var:
                 self.rho_se_ = float((1.0 - self.rho_**2) * np.sqrt(var["a"]))
+                self._check_identification(objective, float(np.sqrt(var["a"])))
 
     def _scalar_estimates(self):
         return [("rho", self.rho_, self.rho_se_), ("sigma", self.sigma_, self.sigma_se_)]
