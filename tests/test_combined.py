@@ -111,7 +111,7 @@ def test_combined_fit_lowers_its_objective_and_reports_no_se(estimator, outcome,
         else ContinuousHeckmanLikelihood()
     combined = combined_likelihood(lik, 0.5, kind, loss, mean, 0.05, likelihood_fit.theta_,
                                    layout, pairs)
-    objective = PenalisedObjective(combined, layout, pairs, 2.0, 0.1)
+    objective = PenalisedObjective(combined, layout, pairs, 2.0, est.reg_bias)
     assert est.objective_ == pytest.approx(objective.full(est.theta_)[0], rel=1e-9)
     assert est.objective_ < objective.full(likelihood_fit.theta_)[0] - 1e-6
 

@@ -107,7 +107,7 @@ class SelectionMFBase(BaseEstimator):
     #: Per-pair loss of g_r in the combined objective, and the outcome mean it imputes.
     _debias_pair_loss = "squared"
 
-    def __init__(self, n_factors=8, *, reg_factors=1.0, reg_bias=0.1, reg_rho=0.0, solver="lbfgs",
+    def __init__(self, n_factors=8, *, reg_factors=100.0, reg_bias=1.0, reg_rho=0.0, solver="lbfgs",
                  max_iter=1000, tol=1e-7, learning_rate=0.01, batch_size=65536,
                  init="spectral", init_scale=0.1, scaling="block", backend="numba",
                  compute_se=True, cov_type="hessian", fixed_rho=None, warm_start=False,
