@@ -7,6 +7,8 @@ index, solvers, scores at predict time) lives here.
 """
 
 import functools
+import os
+import sys
 import time
 import warnings
 from numbers import Integral, Real
@@ -54,6 +56,19 @@ def blas_on_one_thread(method):
             return method(*args, **kwargs)
 
     return wrapper
+
+
+def user_stacklevel():
+    """The ``stacklevel`` that points a warning at the first caller outside heckrec.
+
+    The fits reach their warnings through wrappers and ``super().fit``, so a fixed
+    stacklevel would name a line of heckrec instead of the user's ``fit`` call.
+    """
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 #: |rho| beyond this is reported as a boundary (degenerate) estimate.
@@ -511,7 +526,7 @@ class SelectionMFBase(BaseEstimator):
                 f"times its standard error, so rho_ = {self.rho_:+.3f} reflects the penalties "
                 f"(the prior) more than the data, and rho_se_ understates its uncertainty. "
                 f"Pass {anchors}; docs/model.md shows this on Coat.",
-                NotIdentifiedWarning, stacklevel=4)
+                NotIdentifiedWarning, stacklevel=user_stacklevel())
 
     def _identified_beyond_shape(self):
         """Whether something besides the normal functional form identifies rho."""
@@ -523,7 +538,7 @@ class SelectionMFBase(BaseEstimator):
         warnings.warn(f"degenerate fit: {reason}. This is not an estimate: the model is too "
                       "flexible for the data (raise reg_factors / reg_bias or lower n_factors, "
                       "choosing them on validation data), or rho is not identified here.",
-                      DegenerateEstimateWarning, stacklevel=3)
+                      DegenerateEstimateWarning, stacklevel=user_stacklevel())
 
     # ------------------------------------------------------------ predict
     def decision_scores(self, X):
