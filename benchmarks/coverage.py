@@ -50,6 +50,7 @@ from heckrec.classic._covariance import ml_covariance
 from heckrec.datasets import make_selection_mf, make_tobit2
 from heckrec.inference import (
     bootstrap_rho,
+    jackknife_rho,
     lr_statistic,
     lr_test_rho,
     profile_rho,
@@ -95,13 +96,16 @@ def _classic_rep(kind, rho, seed, n_boot):
     return out
 
 
-def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robust=False):
+def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robust=False,
+            jackknife=0, penalties=None):
     outcome = "continuous" if kind == "HeckmanMFRegressor" else "binary"
     k = 1 if outcome == "continuous" else 0
     X, r, o, _ = make_selection_mf(*grid, n_factors=k, rho=rho, density=0.3,
                                    outcome=outcome, random_state=seed)
     cls = HeckmanMFRegressor if outcome == "continuous" else BivariateProbitMF
     est = cls(n_factors=k, random_state=0)
+    if penalties:
+        est.set_params(reg_factors=penalties[0], reg_bias=penalties[1])
     out = {"seed": seed}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -131,6 +135,13 @@ def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robus
             out["boot_basic"] = boot.rho_interval(method="basic")
             # Bias-corrected estimate: 2 rho_hat - mean of the replications.
             out["rho_bc"] = 2 * est.rho_ - float(boot.estimates["rho"].mean())
+        if jackknife and est.degenerate_ is None:
+            start = time.perf_counter()
+            jk = jackknife_rho(est, X, r, o, n_partitions=jackknife, random_state=seed)
+            out["jackknife_s"] = time.perf_counter() - start
+            out["jackknife"], out["rho_jk"] = jk.conf_int(), jk.estimate
+        elif jackknife:
+            out["jackknife"], out["rho_jk"] = (np.nan, np.nan), np.nan
         if robust:
             # Last, since it refits in place: a warm start from the optimum, so only the
             # covariance changes (and the fit's final polish).
@@ -170,7 +181,7 @@ def summarise(rows, rho):
            "median_se": float(np.nanmedian(se)),
            "lr_reject": float(np.nanmean([r["lr_p"] < 0.05 for r in rows]))}
     for key in rows[0]:
-        if key.startswith(("wald_", "profile", "boot_")) and isinstance(rows[0][key],
+        if key.startswith(("wald_", "profile", "boot_", "jackknife")) and isinstance(rows[0][key],
                                                                          (list, tuple)):
             used = [r for r in rows if not r.get(f"{key}_skipped")]
             if not used:
@@ -180,7 +191,11 @@ def summarise(rows, rho):
             out[f"cover_{key}"] = float(np.mean((ends[:, 0] <= rho) & (rho <= ends[:, 1])))
             if len(used) < len(rows):
                 out[f"reps_{key}"] = len(used)
-    for key in ("fit_s", "profile_s", "boot_s"):
+    if "rho_jk" in rows[0]:
+        jk = np.array([r["rho_jk"] for r in rows], dtype=float)
+        out["bias_jackknife"] = float(np.nanmean(jk) - rho)
+        out["sd_jackknife"] = float(np.nanstd(jk, ddof=1))
+    for key in ("fit_s", "profile_s", "boot_s", "jackknife_s"):
         times = [r[key] for r in rows if key in r]
         if times:
             out[f"median_{key}"] = float(np.median(times))
@@ -240,6 +255,11 @@ def main():
                              "results are filed as '<model> oracle')")
     parser.add_argument("--grid", type=int, nargs=2, default=(200, 150),
                         metavar=("N_USERS", "N_ITEMS"), help="MF: the simulated grid")
+    parser.add_argument("--jackknife", type=int, default=0, metavar="N_PARTITIONS",
+                        help="MF: also the split-panel jackknife (jackknife_rho) interval")
+    parser.add_argument("--penalties", type=float, nargs=2, default=None,
+                        metavar=("REG_FACTORS", "REG_BIAS"),
+                        help="MF: these penalties instead of the estimator's defaults")
     args = parser.parse_args()
     if args.part == "report":
         print(report_markdown())
@@ -266,7 +286,8 @@ def main():
             else:  # numba already uses both cores
                 n_prof = reps if args.profile_reps is None else args.profile_reps
                 rows = [_mf_rep(kind, rho, seed, i < n_prof, args.boot if args.mf_boot else 0,
-                                tuple(args.grid), args.mf_robust)
+                                tuple(args.grid), args.mf_robust, args.jackknife,
+                                args.penalties)
                         for i, seed in enumerate(seeds)]
             summaries.append(summarise(rows, rho))
             print(f"{kind} rho={rho:+.1f}: {summaries[-1]}", flush=True)
@@ -274,7 +295,8 @@ def main():
         report["results"][name] = {"summary": summaries,
                                    "seconds": time.perf_counter() - started}
         report["settings"][name] = {"reps": reps, "boot": args.boot,
-                                    "profile_reps": args.profile_reps}
+                                    "profile_reps": args.profile_reps,
+                                    "jackknife": args.jackknife, "penalties": args.penalties}
         if args.part == "mf":
             report["settings"][name]["grid"] = list(args.grid)
         print(f"\n{name} ({reps} replications per rho, nominal 95%)\n{table(summaries)}\n",
