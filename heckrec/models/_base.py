@@ -274,7 +274,8 @@ class SelectionMFBase(BaseEstimator):
         self._inverse_columns = {}
         self.rho_penalty_shift_ = float("nan")  # set by _check_identification
         self._finish_fit(objective, y[o])
-        del self._pairs, self._unbiased  # only needed during fit; keeps the estimator small
+        # only needed during fit; keeps the fitted estimator small
+        del self._pairs, self._unbiased, self._inverse_columns
         return self
 
     def _excluded_weights(self, layout, n_features):
@@ -503,7 +504,7 @@ class SelectionMFBase(BaseEstimator):
         the data identify rho, a tenfold change of the penalties moves it by a small
         fraction of its SE; where only the prior does (Coat, docs/model.md), by more.
         """
-        column = getattr(self, "_inverse_columns", {}).get("a")
+        column = self._inverse_columns.get("a")
         if column is None:
             return float("nan")
         return float(-column @ (objective.penalty * self.theta_))
@@ -530,7 +531,7 @@ class SelectionMFBase(BaseEstimator):
 
     def _identified_beyond_shape(self):
         """Whether something besides the normal functional form identifies rho."""
-        return (getattr(self, "n_unbiased_", 0) > 0 or bool(self.selection_only)
+        return (self.n_unbiased_ > 0 or bool(self.selection_only)
                 or bool(self.outcome_only))
 
     def _warn_degenerate(self, reason):

@@ -13,10 +13,10 @@ from scipy.special import ndtr
 
 from ..debias._backbone import MFScore
 from ..debias._estimators import debias_terms, weighted_objective
-from ._likelihood import pair_scores
+from ._likelihood import WrappedLikelihood, pair_scores
 
 
-class CombinedLikelihood:
+class CombinedLikelihood(WrappedLikelihood):
     """A likelihood whose value is ``alpha loglik - (1 - alpha) L_debias(g_r)``.
 
     Parameters
@@ -33,7 +33,8 @@ class CombinedLikelihood:
     """
 
     def __init__(self, likelihood, alpha, terms, loss, layout, pairs):
-        self.likelihood, self.alpha, self.loss = likelihood, alpha, loss
+        super().__init__(likelihood)
+        self.alpha, self.loss = alpha, loss
         n_users, n_items = layout.shapes["bu_r"][0], layout.shapes["bi_r"][0]
         n_factors, n_features = layout.shapes["P_r"][1], layout.shapes["w_r"][0]
         # g_r's blocks mu_r .. w_r are contiguous in theta and in MFScore's order.
@@ -44,23 +45,6 @@ class CombinedLikelihood:
         self.pairs_used = (pairs.users[used], pairs.items[used], pairs.F[used])
         self.terms = [(w[used], t[used]) for w, t in terms]
         self.zero_penalty = np.zeros(self.outcome.size)
-
-    @property
-    def scalars(self):
-        return self.likelihood.scalars
-
-    # The MC likelihood's alternating steps switch its estimator through step_r.
-    @property
-    def step_r(self):
-        return self.likelihood.step_r
-
-    @step_r.setter
-    def step_r(self, value):
-        self.likelihood.step_r = value
-
-    @property
-    def n_guarded(self):
-        return self.likelihood.n_guarded
 
     def debias_loss(self, theta):
         """``(L_debias, gradient in theta)``, both summed over pairs."""

@@ -42,6 +42,37 @@ def finish_global_gradients(g, g_w_o_u, g_w_r_u):
     g.w_r[:] = g_w_r_u.sum(axis=0)
 
 
+class WrappedLikelihood:
+    """Base of a likelihood that adds a term to another (the combined objective, a MAR slice).
+
+    Passes through what the fits read off a likelihood: its scalar parameters, and the
+    mc likelihood's step switch (``step_r``, set by the alternating steps) and guard
+    count. There is no exact Hessian-vector product: the standard errors difference
+    the gradient.
+    """
+
+    hessian_product = None
+
+    def __init__(self, likelihood):
+        self.likelihood = likelihood
+
+    @property
+    def scalars(self):
+        return self.likelihood.scalars
+
+    @property
+    def step_r(self):
+        return self.likelihood.step_r
+
+    @step_r.setter
+    def step_r(self, value):
+        self.likelihood.step_r = value
+
+    @property
+    def n_guarded(self):
+        return self.likelihood.n_guarded
+
+
 class ContinuousHeckmanLikelihood:
     """Closed-form likelihood of the continuous-outcome selection model (GUIDE section 1)."""
 

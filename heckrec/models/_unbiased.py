@@ -20,6 +20,7 @@ import numpy as np
 from scipy.special import log_ndtr
 
 from .._array.heckman_continuous import LOG_2PI_HALF
+from ._likelihood import WrappedLikelihood
 
 
 class UnbiasedSlice:
@@ -70,7 +71,7 @@ def binary_terms(g_r, r):
     return ll, q * mills, None
 
 
-class WithUnbiasedSlice:
+class WithUnbiasedSlice(WrappedLikelihood):
     """``likelihood`` plus the outcome density of the MAR slice (same parameters).
 
     Parameters
@@ -81,30 +82,12 @@ class WithUnbiasedSlice:
     """
 
     def __init__(self, likelihood, unbiased, outcome):
-        self.likelihood, self.unbiased, self.outcome = likelihood, unbiased, outcome
-        self.scalars = likelihood.scalars
+        super().__init__(likelihood)
+        self.unbiased, self.outcome = unbiased, outcome
 
-    #: No exact Hessian-vector product: the standard errors difference the gradient.
-    hessian_product = None
-
-    def __getattr__(self, name):
-        # Read-only attributes of the base (n_guarded of the mc likelihood, ...).
-        if name == "likelihood":
-            raise AttributeError(name)
-        return getattr(self.likelihood, name)
-
-    @property
-    def step_r(self):
-        """The mc likelihood's step (MC^r or MC^o), set on the base."""
-        return self.likelihood.step_r
-
-    @step_r.setter
-    def step_r(self, value):
-        self.likelihood.step_r = value
-
-    def slice_terms(self, theta, layout):
-        """Per-pair log-likelihood of the slice and its derivatives (g_r, s or None)."""
-        p = layout.unpack(np.asarray(theta))
+    def slice_terms(self, p):
+        """Per-pair log-likelihood of the slice and its derivatives (g_r, s or None) at the
+        unpacked parameters ``p``."""
         g_r = self.unbiased.outcome_score(p)
         if self.outcome == "continuous":
             return continuous_terms(g_r, self.unbiased.r, p.s)
@@ -114,7 +97,7 @@ class WithUnbiasedSlice:
         """(log-likelihood, gradient) of the slice term alone."""
         s = self.unbiased
         p = layout.unpack(np.asarray(theta))
-        ll, d_r, d_s = self.slice_terms(theta, layout)
+        ll, d_r, d_s = self.slice_terms(p)
         grad = np.zeros(layout.size)
         g = layout.unpack(grad, scalars_as_float=False)
         g.mu_r[0] = d_r.sum()
@@ -144,4 +127,4 @@ class WithUnbiasedSlice:
     def per_pair_loglik(self, theta, layout, pairs):
         """Per-pair log-likelihood: the selected pairs', then the slice's."""
         return np.concatenate([self.likelihood.per_pair_loglik(theta, layout, pairs),
-                               self.slice_terms(theta, layout)[0]])
+                               self.slice_terms(layout.unpack(np.asarray(theta)))[0]])
