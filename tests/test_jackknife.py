@@ -43,6 +43,8 @@ def test_estimate_is_the_formula_over_refits_of_its_halves(grid):
     assert low == pytest.approx(np.tanh(np.arctanh(res.estimate) - 1.959964 * se_a), rel=1e-6)
     assert -1 < low < res.estimate < high < 1
     assert "bias-corrected rho" in res.summary() and "JackknifeResult(" in repr(res)
+    with pytest.raises(ValueError, match="alpha"):
+        res.conf_int(alpha=1.5)
 
 
 def test_correction_removes_the_incidental_parameter_bias():

@@ -120,6 +120,8 @@ def test_slice_errors_name_the_problem():
         est.fit(X, r, o, X_unbiased=np.array([[999.0, 0.0]]), y_unbiased=[1.0])
     with pytest.raises(ValueError, match="y_unbiased contains NaN"):
         est.fit(X, r, o, X_unbiased=X[:2], y_unbiased=[1.0, np.nan])
+    with pytest.raises(ValueError, match="y_unbiased must hold numbers"):
+        est.fit(X, r, o, X_unbiased=X[:2], y_unbiased=["a", "b"])
     with pytest.raises(ValueError, match="y_unbiased has 1 rows but X_unbiased has 2"):
         est.fit(X, r, o, X_unbiased=X[:2], y_unbiased=[1.0])
     with pytest.raises(ValueError, match="X has 3 features"):
