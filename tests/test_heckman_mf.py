@@ -127,7 +127,8 @@ def test_profiled_se_matches_dense_inverse_hessian(small):
     layout = ParamLayout(est.n_users_, est.n_items_, 2, 1)
     r_fit = (r - est.outcome_loc_) / est.outcome_scale_  # theta_ is in the fit's units
     pairs = PairSet(est.user_encoder_.transform(X[:, 0]), est.item_encoder_.transform(X[:, 1]),
-                    r_fit, o.astype(bool), X[:, 2:], est.n_users_, est.n_items_)
+                    r_fit, o.astype(bool), (X[:, 2:] - est.feature_loc_) / est.feature_scale_,
+                    est.n_users_, est.n_items_)
     objective = PenalisedObjective(ContinuousHeckmanLikelihood(), layout, pairs, 16.0, 2.5)
     theta = est.theta_
     h = 1e-5
@@ -297,8 +298,13 @@ def test_unpenalised_fit_never_returns_unflagged_standard_errors(small):
         warnings.simplefilter("error", RuntimeWarning)
         est = small_estimator(reg_factors=0.0, reg_bias=0.0, compute_se=True).fit(X, r, o)
     messages = [str(w.message) for w in caught]
-    assert any("not positive definite" in m for m in messages)  # measured at max_iter=1000
-    assert np.isnan(est.rho_se_) and np.isnan(est.sigma_se_)
+    singular = any("not positive definite" in m for m in messages)
+    unsolved = any("conjugate-gradient solve behind the standard errors did not converge" in m
+                   for m in messages)
+    # (with the side feature standardised in the fit, this grid now meets the second)
+    assert singular or unsolved
+    if singular:
+        assert np.isnan(est.rho_se_) and np.isnan(est.sigma_se_)
 
 
 def test_all_observed_fits_outcome_only(small):

@@ -20,7 +20,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state, column_or_1d
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted
+from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from .._array.heckman_continuous import mf_score
@@ -29,7 +29,7 @@ from ..exceptions import DegenerateEstimateWarning, NotIdentifiedWarning
 from ..inference import profiled_covariance, sandwich_block
 from ._combined import combined_likelihood
 from ._init import spectral_start
-from ._input import IdEncoder, validate_X, validate_y_o
+from ._input import FeatureStandardiser, IdEncoder, checked_weights, validate_X, validate_y_o
 from ._layout import ParamLayout
 from ._likelihood import BACKENDS
 from ._objective import PenalisedObjective
@@ -103,7 +103,9 @@ class SelectionMFBase(BaseEstimator):
         "learning_rate": [Interval(Real, 0, None, closed="neither")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "init": [StrOptions({"spectral", "random"})],
-        "init_scale": [Interval(Real, 0, None, closed="left")],
+        # 0 would start the factors at exactly 0, a saddle the gradient never
+        # leaves (../shared/reliability F10: converged_ True, factors all 0).
+        "init_scale": [Interval(Real, 0, None, closed="neither")],
         "scaling": [StrOptions({"block", "diagonal"})],
         "backend": [StrOptions(set(BACKENDS))],
         "compute_se": ["boolean"],
@@ -186,6 +188,11 @@ class SelectionMFBase(BaseEstimator):
                 raise ValueError(f"{name} must be an integer, got {getattr(self, name)!r}")
         users_raw, items_raw, F = validate_X(self, X, reset=True)
         y, o = validate_y_o(y, o, F.shape[0])
+        # Side features standardised too: weights and means are unpenalised, so this
+        # only conditions the fit; params_ map back to the raw features.
+        self._features = FeatureStandardiser().fit(F)
+        self.feature_loc_, self.feature_scale_ = self._features.loc_, self._features.scale_
+        F = self._features.transform(F)
         # The fit runs on the outcome in standard units (continuous model), so the
         # penalties mean the same whatever the outcome's units; params_ are mapped back.
         y_fit = self._standardise_outcome(y, o)
@@ -258,7 +265,8 @@ class SelectionMFBase(BaseEstimator):
                           f"iterations ({result.message}); increase max_iter or check the data",
                           ConvergenceWarning, stacklevel=2)
         self.theta_ = result.theta  # in the fit's (standardised) units
-        self.params_ = self._in_user_units(layout.unpack(self.theta_.copy()))
+        self.params_ = self._in_user_units(self._features_in_user_units(
+            layout.unpack(self.theta_.copy())))
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         self.n_pairs_, self.n_observed_ = pairs.n_pairs, int(o.sum())
@@ -340,14 +348,15 @@ class SelectionMFBase(BaseEstimator):
         codes = []
         for who, raw, encoder in (("user", users_raw, self.user_encoder_),
                                   ("item", items_raw, self.item_encoder_)):
-            code = encoder.transform(raw)
+            code = encoder.transform(raw, who)
             if (code < 0).any():
                 unseen = pd.unique(np.asarray(raw)[code < 0])
                 raise ValueError(f"X_unbiased holds {unseen.size} {who} id(s) that X does not, "
                                  f"e.g. {unseen[:3].tolist()}: a randomly exposed pair only "
                                  f"informs the {who}s and items fitted from X")
             codes.append(code)
-        return UnbiasedSlice(codes[0], codes[1], self._in_fit_units(y), F)
+        return UnbiasedSlice(codes[0], codes[1], self._in_fit_units(y),
+                             self._features.transform(F))
 
     def _unbiased_outcome(self, y_unbiased):
         """y_unbiased as finite floats (a subclass maps labels first)."""
@@ -407,6 +416,15 @@ class SelectionMFBase(BaseEstimator):
                 blocks.update(spectral)
         blocks.update(self._init_scalars(pairs.r[pairs.o]))
         return layout.pack(blocks)
+
+    def _features_in_user_units(self, p):
+        """The scores' means and feature weights on the raw (unstandardised) features."""
+        for tag in ("o", "r"):
+            mu, w = self._features.weights_in_user_units(getattr(p, f"mu_{tag}"),
+                                                         getattr(p, f"w_{tag}"))
+            setattr(p, f"mu_{tag}", mu)
+            setattr(p, f"w_{tag}", w)
+        return p
 
     # Hooks a subclass may override -------------------------------------
     def _standardise_outcome(self, y, o):
@@ -551,8 +569,8 @@ class SelectionMFBase(BaseEstimator):
         """
         check_is_fitted(self, "theta_")
         users_raw, items_raw, F = validate_X(self, X, reset=False)
-        users = self.user_encoder_.transform(users_raw)  # -1: unseen -> the zero row
-        items = self.item_encoder_.transform(items_raw)
+        users = self.user_encoder_.transform(users_raw, "user")  # -1: unseen -> the zero row
+        items = self.item_encoder_.transform(items_raw, "item")
         p = self.params_
 
         def zero_row(block):
@@ -568,7 +586,7 @@ class SelectionMFBase(BaseEstimator):
     def _mean_loglik(ll, sample_weight):
         """(Weighted) mean of per-pair log-likelihoods, the value of ``score``."""
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, ll)
+            sample_weight = checked_weights(sample_weight, ll)
         return float(np.average(ll, weights=sample_weight))
 
     def simulate(self, X, random_state=None):

@@ -13,7 +13,7 @@ factors. The spectral start reads biases and factors off the data instead:
 
 import numpy as np
 import scipy.sparse
-from scipy.sparse.linalg import svds
+from scipy.sparse.linalg import ArpackError, svds
 from scipy.special import ndtri
 from scipy.stats import norm
 
@@ -33,10 +33,18 @@ def _centred(pairs, values, rows_mask, slope):
 
 
 def _factors(pairs, users, items, resid, k, share, rng):
+    """Rank-k factors of the residual, or None when it has nothing to factor."""
+    if not np.any(resid) or not np.all(np.isfinite(resid)):
+        # A constant outcome leaves a zero residual (ARPACK: "starting vector is
+        # zero", ../shared/reliability F4); the caller keeps the random factors.
+        return None
     matrix = scipy.sparse.csr_matrix((resid, (users, items)),
                                      shape=(pairs.n_users, pairs.n_items))
     v0 = rng.standard_normal(min(matrix.shape))
-    U, S, Vt = svds(matrix, k=k, v0=v0)
+    try:
+        U, S, Vt = svds(matrix, k=k, v0=v0)
+    except ArpackError:
+        return None
     root = np.sqrt(S / share)
     return U * root, Vt.T * root
 
@@ -63,6 +71,7 @@ def spectral_start(pairs, n_factors, rng, outcome_slope=1.0):
         blocks[f"bu_{tag}"], blocks[f"bi_{tag}"] = bu, bi
         if n_factors:
             share = rows.sum() / (pairs.n_users * pairs.n_items)
-            P, Q = _factors(pairs, users, items, resid, n_factors, share, rng)
-            blocks[f"P_{tag}"], blocks[f"Q_{tag}"] = P, Q
+            factors = _factors(pairs, users, items, resid, n_factors, share, rng)
+            if factors is not None:
+                blocks[f"P_{tag}"], blocks[f"Q_{tag}"] = factors
     return blocks

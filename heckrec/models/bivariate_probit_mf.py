@@ -149,6 +149,10 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         y : array-like of shape (n_pairs,)
             The binary outcome ``r``, two labels (0/1, bools, strings...). Read
             only where ``o == 1``; anything (e.g. NaN or None) may stand elsewhere.
+            In GridSearchCV or cross_validate with an integer ``cv``, scikit-learn
+            stratifies a classifier's folds on ``y`` before this fit runs, and NaN
+            stops it ("Input y contains NaN"): put a label (e.g. 0) where ``o == 0``
+            and route ``o``, or pass ``cv=KFold(n)``.
         o : array-like of 0/1, default=None
             Observation indicator; ``None`` means ``y`` is observed where it is
             not missing (NaN / None).
@@ -198,6 +202,10 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         """Labels -> 1.0 (classes_[1]) / 0.0, NaN where not observed; sets classes_."""
         y, observed = _labels_and_observed(y, o)
         labels = y[observed]
+        if labels.dtype == object and pd.api.types.infer_dtype(labels) in NUMBER_KINDS:
+            # numbers held as objects (y had None where o == 0): let numpy type them,
+            # as sklearn's target checks read object arrays as "unknown"
+            labels = np.asarray(labels.tolist())
         if labels.size == 0:
             return np.full(y.shape[0], np.nan)
         check_classification_targets(labels)
@@ -371,6 +379,10 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         tags.classifier_tags.multi_class = False
         tags.classifier_tags.poor_score = True  # score() is a log-likelihood, not accuracy
         return tags
+
+
+#: pandas' infer_dtype kinds of an object array that holds plain numbers.
+NUMBER_KINDS = {"integer", "floating", "mixed-integer-float", "boolean"}
 
 
 def _labels_and_observed(y, o):

@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import StrOptions
 from .._array.heckman_continuous import log_ndtr_mills, pair_terms
 from ._base import RHO_BOUNDARY, SelectionMFBase
 from ._block_newton import BlockNewton, block_newton
-from ._input import validate_y_o
+from ._input import FeatureStandardiser, reject_constant_outcome, validate_y_o
 from ._likelihood import ContinuousHeckmanLikelihood
 
 #: sigma beyond this factor of the observed outcome's spread (or below its
@@ -245,9 +245,14 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         penalties acted in the outcome's units).
         """
         observed = y[o]
-        self.outcome_loc_ = float(np.mean(observed))
-        spread = float(np.std(observed))
-        self.outcome_scale_ = spread if spread > 0 and np.isfinite(spread) else 1.0
+        if observed.size < 2:
+            raise ValueError(f"only {observed.size} sample is observed (o == 1): the outcome's "
+                             "spread sigma and rho cannot be estimated from one pair")
+        reject_constant_outcome(observed, "observed pair")
+        # the spread of y / max|y|, so an entry of 1e300 cannot overflow the square
+        units = FeatureStandardiser().fit(observed[:, None])
+        self.outcome_loc_ = float(units.loc_[0])
+        self.outcome_scale_ = float(units.scale_[0])
         return np.where(o, (y - self.outcome_loc_) / self.outcome_scale_, 0.0)
 
     def _in_user_units(self, p):
@@ -278,7 +283,7 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         self.sigma_ = float(np.exp(p.s))
         self.rho_se_ = self.sigma_se_ = float("nan")
         self.degenerate_ = None
-        spread = float(np.std(r_observed))
+        spread = self.outcome_scale_  # np.std(r_observed), computed without overflow
         if not self._selection_modelled:
             self.degenerate_ = "every pair is observed, rho is not identified"
         elif abs(self.rho_) > RHO_BOUNDARY and self.fixed_rho is None:
