@@ -32,10 +32,34 @@ per-pair derivatives into row gradients. Three ways to get P(o = 1, r):
 
 import math
 
+import numpy as np
 from numba import njit, prange
 
 from .bivariate_normal import log_bvn_cdf
 from .normal import log_ndtr_mills, ndtri_log
+
+
+#: |a| = |atanh(rho)| is evaluated at most here (rho = 1 - 1.9e-13): beyond it
+#: tanh(a) rounds to +-1 and sqrt(1 - rho^2) to 0 (a ZeroDivisionError inside the
+#: kernels, ../shared/reliability F3). The fit stops at |rho| = 0.9999 (a = 4.95)
+#: long before; only a line search or a wild step reaches past it.
+A_MAX = 15.0
+
+
+def clip_a(a):
+    """a held to [-A_MAX, A_MAX] for evaluation."""
+    return min(max(float(a), -A_MAX), A_MAX)
+
+
+def _sums(terms, d_a, a):
+    """(loglik, dl/da) from per-pair terms, summed in a fixed order.
+
+    The kernels write per-pair values instead of reducing across threads, so
+    the sums do not depend on how the pairs were split between threads
+    (bitwise the same at any NUMBA_NUM_THREADS; ../shared/reliability F32).
+    Past A_MAX the likelihood is held flat in a: its derivative there is 0.
+    """
+    return float(np.sum(terms)), (float(np.sum(d_a)) if abs(a) <= A_MAX else 0.0)
 
 
 @njit(cache=True, inline="always")
@@ -50,32 +74,36 @@ def _exact_pair(go, gr, r_j, o_j, a):
 
 
 @njit(cache=True, parallel=True)
+def _exact_pairs(g_o, g_r, r, o, a, d_o, d_r, terms, d_a):
+    for j in prange(g_o.shape[0]):
+        terms[j], d_o[j], d_r[j], d_a[j] = _exact_pair(g_o[j], g_r[j], r[j], o[j], a)
+
+
 def exact_terms(g_o, g_r, r, o, a, d_o, d_r):
     """Exact likelihood; returns (loglik, dl/da)."""
-    ll = 0.0
-    ga = 0.0
-    for j in prange(g_o.shape[0]):
-        lj, doj, drj, daj = _exact_pair(g_o[j], g_r[j], r[j], o[j], a)
-        ll += lj
-        ga += daj
-        d_o[j] = doj
-        d_r[j] = drj
-    return ll, ga
+    terms, d_a = np.empty(g_o.shape[0]), np.empty(g_o.shape[0])
+    _exact_pairs(g_o, g_r, r, o, clip_a(a), d_o, d_r, terms, d_a)
+    return _sums(terms, d_a, a)
+
+
+def ghk_terms(g_o, g_r, r, o, a, log_v, d_o, d_r):
+    """Smooth simulator with fixed log-uniforms ``log_v``; returns (loglik, dl/da)."""
+    terms, d_a = np.empty(g_o.shape[0]), np.empty(g_o.shape[0])
+    _ghk_pairs(g_o, g_r, r, o, clip_a(a), log_v, d_o, d_r, terms, d_a)
+    return _sums(terms, d_a, a)
 
 
 @njit(cache=True, parallel=True)
-def ghk_terms(g_o, g_r, r, o, a, log_v, d_o, d_r):
-    """Smooth simulator with fixed log-uniforms ``log_v``; returns (loglik, dl/da)."""
+def _ghk_pairs(g_o, g_r, r, o, a, log_v, d_o, d_r, terms, d_a):
     ca = math.cosh(a)
     sa = math.sinh(a)
     n_draws = log_v.shape[0]
     log_n = math.log(n_draws)
-    ll = 0.0
-    ga = 0.0
     for j in prange(g_o.shape[0]):
         if not o[j]:
             lc, m = log_ndtr_mills(-g_o[j])
-            ll += lc
+            terms[j] = lc
+            d_a[j] = 0.0
             d_o[j] = -m
             d_r[j] = 0.0
             continue
@@ -102,11 +130,10 @@ def ghk_terms(g_o, g_r, r, o, a, log_v, d_o, d_r):
             s_a += wm * (gr * sa - t * ca)
             # dt/dg_o = lambda(g_o) / lambda(t), lambda the Mills ratio phi/Phi
             s_o += wm * (-sa) * mills_o / log_ndtr_mills(t)[1]
-        ll += lc_o + top + math.log(total) - log_n
+        terms[j] = lc_o + top + math.log(total) - log_n
         d_r[j] = q * ca * s_z / total
         d_o[j] = mills_o + q * s_o / total
-        ga += q * s_a / total
-    return ll, ga
+        d_a[j] = q * s_a / total
 
 
 @njit(cache=True)
@@ -164,30 +191,34 @@ def _mc_pair(go, gr, r_is_1, ca, sa, eps, step_r):
     return math.log(p), (dp_o + dp_m) / p, 0.0, dp_a / p, guarded
 
 
-@njit(cache=True, parallel=True)
 def mc_terms(g_o, g_r, r, o, a, eps, step_r, d_o, d_r):
     """The paper's MC^r (``step_r``) or MC^o likelihood; returns (loglik, dl/da, n_guarded)."""
+    n = g_o.shape[0]
+    terms, d_a, guarded = np.empty(n), np.empty(n), np.empty(n, dtype=np.int64)
+    _mc_pairs(g_o, g_r, r, o, clip_a(a), eps, step_r, d_o, d_r, terms, d_a, guarded)
+    return (*_sums(terms, d_a, a), int(guarded.sum()))
+
+
+@njit(cache=True, parallel=True)
+def _mc_pairs(g_o, g_r, r, o, a, eps, step_r, d_o, d_r, terms, d_a, guarded):
     ca = math.cosh(a)
     sa = math.sinh(a)
-    ll = 0.0
-    ga = 0.0
-    n_guard = 0
     for j in prange(g_o.shape[0]):
         if o[j]:
             lj, doj, drj, daj, gj = _mc_pair(g_o[j], g_r[j], r[j] > 0.5, ca, sa, eps, step_r)
         else:
             lj, mj = log_ndtr_mills(-g_o[j])
             doj, drj, daj, gj = -mj, 0.0, 0.0, 0
-        ll += lj
-        ga += daj
-        n_guard += gj
+        terms[j] = lj
+        d_a[j] = daj
+        guarded[j] = gj
         d_o[j] = doj
         d_r[j] = drj
-    return ll, ga, n_guard
 
 
 @njit(cache=True, parallel=True)
 def exact_per_pair(g_o, g_r, r, o, a, out):
     """Exact log-likelihood of each pair into ``out`` (for scoring)."""
+    a = min(max(a, -A_MAX), A_MAX)
     for j in prange(g_o.shape[0]):
         out[j] = _exact_pair(g_o[j], g_r[j], r[j], o[j], a)[0]

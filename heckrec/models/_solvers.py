@@ -65,9 +65,11 @@ def adam(objective, theta0, max_iter, tol, learning_rate, batch_size, rng, verbo
 
     Each batch's log-likelihood is scaled to the full data, so the gradient
     is an unbiased estimate of the full penalised objective's. The full
-    objective is evaluated after each epoch: when it got worse, the step size
-    is halved (a constant step leaves the iterate bouncing in mini-batch
-    noise); converged when it improves by less than ``tol`` relative.
+    objective is evaluated after each epoch: when it got worse or stopped being
+    finite, the epoch is undone (its parameters and moments) and the step size
+    halved, so a step size far too large (``learning_rate=1e6``,
+    ../shared/reliability F9) costs epochs, never a NaN fit; converged when it
+    improves by less than ``tol`` relative.
     """
     pairs = objective.pairs
     n = pairs.n_pairs
@@ -78,25 +80,36 @@ def adam(objective, theta0, max_iter, tol, learning_rate, batch_size, rng, verbo
     step = 0
     previous = objective(theta)[0]
     start = time.perf_counter()
+    n_undone = 0
     for epoch in range(1, max_iter + 1):
+        saved = theta.copy(), m.copy(), v.copy(), step
         order = rng.permutation(n)
-        for lo in range(0, n, batch_size):
-            batch = pairs.subset(order[lo:lo + batch_size])
-            _, g = objective.full(theta, batch, weight=n / batch.n_pairs)
-            g /= objective.scale
-            step += 1
-            m = beta1 * m + (1 - beta1) * g
-            v = beta2 * v + (1 - beta2) * g * g
-            m_hat = m / (1 - beta1**step)
-            v_hat = v / (1 - beta2**step)
-            theta -= learning_rate * m_hat / (np.sqrt(v_hat) + eps)
-        current = objective(theta)[0]
+        with np.errstate(all="ignore"):  # a diverging epoch is detected below
+            for lo in range(0, n, batch_size):
+                batch = pairs.subset(order[lo:lo + batch_size])
+                _, g = objective.full(theta, batch, weight=n / batch.n_pairs)
+                if not np.all(np.isfinite(g)):
+                    break
+                g /= objective.scale
+                step += 1
+                m = beta1 * m + (1 - beta1) * g
+                v = beta2 * v + (1 - beta2) * g * g
+                m_hat = m / (1 - beta1**step)
+                v_hat = v / (1 - beta2**step)
+                theta -= learning_rate * m_hat / (np.sqrt(v_hat) + eps)
+            current = objective(theta)[0] if np.all(np.isfinite(theta)) else np.inf
         if verbose:
             print(f"[adam] epoch {epoch:4d}  objective {current:.8f}  step {learning_rate:.3g}  "
                   f"{time.perf_counter() - start:7.1f}s", flush=True)
-        if current > previous:
+        if not np.isfinite(current) or current > previous:
+            theta, m, v, step = saved
             learning_rate *= 0.5
-        elif previous - current <= tol * max(abs(previous), abs(current), 1.0):
+            n_undone += 1
+            continue
+        if previous - current <= tol * max(abs(previous), abs(current), 1.0):
             return SolverResult(theta, epoch, True, "relative objective change below tol")
         previous = current
-    return SolverResult(theta, max_iter, False, "maximum number of epochs reached")
+    message = "maximum number of epochs reached"
+    if n_undone:
+        message += f" ({n_undone} epochs undone: the objective rose; step size now {learning_rate:.3g})"
+    return SolverResult(theta, max_iter, False, message)
