@@ -35,6 +35,44 @@ def _as_2d(name, A):
     return A, [str(n) for n in names]
 
 
+#: Regressors beyond this magnitude make the likelihood's squares overflow.
+MAX_MAGNITUDE = 1e150
+
+
+def _check_magnitude(name, A, names):
+    """A clear error for a column whose squares overflow (F20: it read "rank deficient")."""
+    peak = np.max(np.abs(A), axis=0) if A.size else np.zeros(A.shape[1])
+    for j in np.flatnonzero(peak > MAX_MAGNITUDE):
+        raise ValueError(f"{name} column {names[j]!r} holds a value of magnitude {peak[j]:.3g}, "
+                         "whose square overflows a float: rescale it (e.g. to thousands or "
+                         "logs)")
+
+
+def _selection_column(s, formula):
+    """patsy codes a bool or two-level selection variable as two indicator columns."""
+    if s.shape[1] != 2:
+        return s
+    names = [str(c) for c in s.columns]
+    if names[1].endswith("[True]") and names[0].endswith("[False]"):
+        return s.iloc[:, [1]]  # a bool: selected where True
+    raise ValueError(f"the selection variable in {formula!r} is categorical, with levels "
+                     f"{names}: it must be 0/1 or bool; say which level is selected, e.g. "
+                     "'I(lfp == \"yes\") ~ age + educ'")
+
+
+def _separation_message(Z, s, names):
+    """Say that s is separated by Z, naming a column that separates it alone if one does."""
+    culprit = ""
+    for j in range(Z.shape[1]):
+        z = Z[:, j]
+        if np.ptp(z) > 0 and (z[s].min() > z[~s].max() or z[s].max() < z[~s].min()):
+            culprit = f" (column {names[j]!r} alone separates it)"
+            break
+    return ("the selection s is perfectly predicted by Z" + culprit + ": the probit's "
+            "coefficients run to infinity, so neither the selection equation nor rho has a "
+            "maximum-likelihood estimate; drop or coarsen the separating regressor")
+
+
 class LinearSelectionModel:
     """Base class: probit selection on Z, an outcome index on X, correlated errors.
 
@@ -63,7 +101,9 @@ class LinearSelectionModel:
         self._check_outcome(y[s])
         if not np.all(np.isfinite(X[s])):
             raise ValueError("X contains NaN or infinity at selected rows (s == 1)")
-        for name, A, rows in (("X", X[s], s.sum()), ("Z", Z, n)):
+        for name, A, rows, names in (("X", X[s], s.sum(), self.exog_names),
+                                     ("Z", Z, n, self.exog_select_names)):
+            _check_magnitude(name, A, names)
             if np.linalg.matrix_rank(A) < A.shape[1]:
                 raise ValueError(f"{name} is rank deficient (collinear columns)")
             if A.shape[1] >= rows:
@@ -89,6 +129,7 @@ class LinearSelectionModel:
         # log(wage) is -inf where wage = 0 in unselected rows: expected, never read.
         with np.errstate(divide="ignore", invalid="ignore"):
             y, X = patsy.dmatrices(outcome, data, NA_action=keep, return_type="dataframe")
+        s = _selection_column(s, selection)
         if s.shape[1] != 1 or y.shape[1] != 1:
             raise ValueError("each formula needs exactly one left-hand-side variable")
         model = cls(y.iloc[:, 0].to_numpy(), X, s.iloc[:, 0].to_numpy(), Z)
@@ -101,8 +142,16 @@ class LinearSelectionModel:
         two-step's first step and the rho = 0 likelihood all use it."""
         import statsmodels.api as sm
 
-        return sm.Probit(self.s.astype(float), self.Z).fit(disp=0, method="newton", tol=1e-12,
-                                                            maxiter=100)
+        with warnings.catch_warnings():
+            # separation is diagnosed below, by name; statsmodels' generic warnings are not
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            probit = sm.Probit(self.s.astype(float), self.Z).fit(
+                disp=0, method="newton", tol=1e-12, maxiter=100)
+        sign = np.where(self.s, 1.0, -1.0)
+        if np.all(sign * (self.Z @ np.asarray(probit.params)) > 0):
+            raise ValueError(_separation_message(self.Z, self.s, self.exog_select_names))
+        return probit
 
     # ------------------------------------------------------------ likelihood
     def _components(self, theta):
@@ -197,6 +246,18 @@ class LinearSelectionModel:
         u = rho * v + np.sqrt(1.0 - rho**2) * rng.standard_normal(self.s.size)
         s = self.Z @ theta[:m] + v > 0
         return self._draw_outcome(self._X_given @ theta[m:m + k], u, theta), s
+
+    @staticmethod
+    def _check_fit_args(maxiter, tol):
+        """maxiter a positive int and tol a positive finite number (F21)."""
+        if isinstance(maxiter, (bool, np.bool_)) or not isinstance(maxiter, (int, np.integer)):
+            raise TypeError(f"maxiter must be an int, got {maxiter!r}")
+        if maxiter < 1:
+            raise ValueError(f"maxiter must be >= 1, got {maxiter}")
+        if isinstance(tol, (bool, np.bool_)) or not isinstance(tol, (int, float, np.number)):
+            raise TypeError(f"tol must be a number, got {tol!r}")
+        if not (np.isfinite(tol) and tol > 0):
+            raise ValueError(f"tol must be a positive finite number, got {tol!r}")
 
     def _newton(self, theta, maxiter, tol, free=None):
         """Newton's method with a backtracking line search over ``theta[free]``."""

@@ -5,12 +5,16 @@ g_o = Z gamma and g_r = X beta, so the per-observation terms come from the
 same array code (:func:`heckrec._array.heckman_continuous.pair_terms`).
 """
 
+import warnings
+
 import numpy as np
 import scipy.special
 from scipy import stats
 
 from .._array.heckman_continuous import pair_terms
-from ._linear import LinearSelectionModel
+from ..exceptions import DegenerateEstimateWarning
+from ..models._input import reject_constant_outcome
+from ._linear import MAX_MAGNITUDE, LinearSelectionModel
 from ._results import HeckmanResults
 
 
@@ -40,6 +44,11 @@ class HeckmanSelection(LinearSelectionModel):
     def _check_outcome(self, y_selected):
         if not np.all(np.isfinite(y_selected)):
             raise ValueError("y contains NaN or infinity at selected rows (s == 1)")
+        peak = float(np.max(np.abs(y_selected)))
+        if peak > MAX_MAGNITUDE:
+            raise ValueError(f"y holds a value of magnitude {peak:.3g} at a selected row, whose "
+                             "square overflows a float: rescale it")
+        reject_constant_outcome(y_selected, "selected row")
 
     def _obs_terms(self, g_o, g_r, s_log, a):
         ll, d_o, d_r, d_a, d_s = pair_terms(np, scipy.special, g_o, g_r, self.y, self.s, a, s_log)
@@ -78,10 +87,19 @@ class HeckmanSelection(LinearSelectionModel):
         """
         if method not in ("ml", "twostep"):
             raise ValueError(f"method must be 'ml' or 'twostep', got {method!r}")
+        self._check_fit_args(maxiter, tol)
         from ._twostep import twostep
 
         two = twostep(self)
         if method == "twostep":
+            if abs(two["rho"]) > 1.0:
+                # b_lambda / sigma is not bounded by 1. R's heckit reports it as it is (so
+                # do we, to agree with R); Stata truncates it to +-1. Either way it is no
+                # correlation: say so (../shared/reliability F19).
+                warnings.warn(f"degenerate fit: the two-step rho = {two['rho']:.4f} lies outside "
+                              "[-1, 1], so it is no correlation (R's heckit reports it as is, "
+                              "Stata truncates it to +-1); use method='ml'",
+                              DegenerateEstimateWarning, stacklevel=2)
             return HeckmanResults(self, method="twostep", **two)
         rho0 = float(np.clip(two["rho"], -0.9, 0.9))
         theta = np.concatenate([two["params_select"], two["params_outcome"],

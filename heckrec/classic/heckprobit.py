@@ -102,6 +102,7 @@ class HeckmanProbit(LinearSelectionModel):
         """
         if method != "ml":
             raise ValueError(f"HeckmanProbit is fitted by method='ml' only, got {method!r}")
+        self._check_fit_args(maxiter, tol)
         # Start: the two equations as independent probits (rho = 0).
         theta = np.concatenate([np.asarray(self._selection_probit.params),
                                 np.asarray(self._outcome_probit.params), [0.0]])
