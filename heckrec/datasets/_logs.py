@@ -26,6 +26,10 @@ def _read_triples(path, sep, value_name):
         frame = pd.read_csv(path, sep=sep, header=None, dtype=str, skip_blank_lines=True)
     except pd.errors.EmptyDataError:
         raise ValueError(f"{path} is empty") from None
+    except pd.errors.ParserError as error:
+        # pandas names the line but not the file (../shared/reliability F24)
+        raise ValueError(f"{path}: expected 3 columns (user, item, {value_name}) separated "
+                         f"by {sep!r} on every line: {error}".rstrip()) from None
     if frame.shape[1] != 3:
         raise ValueError(f"{path}: expected 3 columns (user, item, {value_name}) separated by "
                          f"{sep!r}, found {frame.shape[1]}")
@@ -37,9 +41,14 @@ def _read_triples(path, sep, value_name):
         if bad.size:
             raise ValueError(f"{path}, line {bad[0] + 1}: {column} {frame[column].iloc[bad[0]]!r} "
                              f"is not a number")
-        if kind == "integer" and not np.all(values == np.round(values)):
-            raise ValueError(f"{path}: {column} ids must be integers")
-        out[column] = values.to_numpy(np.int64 if kind == "integer" else np.float64)
+        if kind == "integer":
+            out[column] = _integer_ids(path, column, frame[column])
+            continue
+        infinite = np.flatnonzero(~np.isfinite(values.to_numpy(np.float64)))
+        if infinite.size:
+            raise ValueError(f"{path}, line {infinite[0] + 1}: {column} "
+                             f"{frame[column].iloc[infinite[0]]!r} is not finite")
+        out[column] = values.to_numpy(np.float64)
     triples = pd.DataFrame(out)
     duplicated = triples.duplicated(["user", "item"]).to_numpy()
     if duplicated.any():
@@ -47,6 +56,35 @@ def _read_triples(path, sep, value_name):
         raise ValueError(f"{path}: the pair (user {out['user'][k]}, item {out['item'][k]}) "
                          "appears more than once")
     return triples
+
+
+def _integer_ids(path, column, text):
+    """Id column as int64, parsed from the text itself: a float would lose ids past
+    2**53, and 2**70 became -2**63 (../shared/reliability F26)."""
+    limit = np.iinfo(np.int64)
+    values = np.empty(len(text), dtype=np.int64)
+    for line, token in enumerate(text.str.strip(), start=1):
+        try:
+            value = int(token)
+        except ValueError:
+            number = float(token)  # "12.0" is an integer id too; "1.5" or "nan" is not
+            if not (np.isfinite(number) and number.is_integer()):
+                raise ValueError(f"{path}, line {line}: {column} ids must be integers, "
+                                 f"got {token!r}") from None
+            value = int(number)
+        if not limit.min <= value <= limit.max:
+            raise ValueError(f"{path}, line {line}: {column} id {value} does not fit a 64-bit "
+                             "integer")
+        values[line - 1] = value
+    return values
+
+
+def _check_threshold(threshold):
+    """threshold a finite real number (F27: NaN made every label 0, "3" a numpy error)."""
+    if isinstance(threshold, (bool, np.bool_)) or not isinstance(threshold, (int, float, np.number)):
+        raise TypeError(f"threshold must be a number, got {threshold!r}")
+    if not np.isfinite(threshold):
+        raise ValueError(f"threshold must be finite, got {threshold!r}")
 
 
 def _grid_bunch(train, test, value_name, threshold, descr):
@@ -72,6 +110,7 @@ def _grid_bunch(train, test, value_name, threshold, descr):
 
 def _load_log(path, names, sep, value_name, threshold, dataset, where):
     """Check the folder, read its (train, test) files and build the grid structure."""
+    _check_threshold(threshold)
     path = Path(path)
     if not path.is_dir():
         raise FileNotFoundError(f"{path} is not a folder; pass the folder that holds the "

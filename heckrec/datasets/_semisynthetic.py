@@ -23,7 +23,13 @@ def read_movielens(ratings_path):
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found: pass the path of MovieLens-100K's u.data "
                                 "(its licence forbids shipping it; get it from GroupLens)")
-    frame = pd.read_csv(path, sep="\t", header=None)
+    try:
+        frame = pd.read_csv(path, sep="\t", header=None)
+    except pd.errors.EmptyDataError:
+        raise ValueError(f"{path} is empty: expected MovieLens-100K's u.data") from None
+    except pd.errors.ParserError as error:
+        raise ValueError(f"{path}: expected u.data's 4 tab-separated columns on every line: "
+                         f"{error}".rstrip()) from None
     if frame.shape[1] != 4 or not all(dtype.kind in "iu" for dtype in frame.dtypes):
         raise ValueError(f"{path}: expected u.data's 4 integer columns user<TAB>item<TAB>"
                          "rating<TAB>timestamp")
@@ -113,6 +119,13 @@ def make_semisynthetic(ratings_path, rho, seed=0, *, beta=3.0, test_size=0.5, n_
         raise ValueError(f"rho must lie in (-1, 1), got {rho}")
     if not 0.0 < test_size:
         raise ValueError(f"test_size must be positive, got {test_size}")
+    if not np.isfinite(beta):
+        raise ValueError(f"beta must be a finite threshold, got {beta!r}")
+    if isinstance(n_factors, (bool, np.bool_)) or not isinstance(n_factors, (int, np.integer)) \
+            or n_factors < 1:
+        raise ValueError(f"n_factors must be a positive int, got {n_factors!r}")
+    if not (np.isfinite(reg) and reg >= 0):
+        raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
     users, items, ratings = read_movielens(ratings_path)
     user_ids, u = np.unique(users, return_inverse=True)
     item_ids, i = np.unique(items, return_inverse=True)

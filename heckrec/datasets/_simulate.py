@@ -5,6 +5,20 @@ from scipy.special import ndtri
 from sklearn.utils import check_random_state
 
 
+def _check_count(name, value, low):
+    """A size: an int >= low (F29: -1 reached numpy as "negative dimensions")."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < low:
+        raise ValueError(f"{name} must be >= {low}, got {value}")
+
+
+def _check_positive(name, value):
+    """A finite positive number (F29: sigma=nan gave an all-NaN outcome, -1 was accepted)."""
+    if not (np.isfinite(value) and value > 0):
+        raise ValueError(f"{name} must be a finite positive number, got {value!r}")
+
+
 def make_selection_mf(n_users=200, n_items=100, n_factors=4, rho=0.5, sigma=1.0,
                       density=0.1, n_features=0, outcome="continuous", factor_scale=0.7,
                       bias_scale=0.3, random_state=None):
@@ -43,10 +57,15 @@ def make_selection_mf(n_users=200, n_items=100, n_factors=4, rho=0.5, sigma=1.0,
     truth : dict
         ``g_o``, ``g_r`` (per pair), ``rho``, ``sigma`` and the coefficients.
     """
+    for name, value, low in (("n_users", n_users, 1), ("n_items", n_items, 1),
+                             ("n_factors", n_factors, 0), ("n_features", n_features, 0)):
+        _check_count(name, value, low)
     if not -1.0 < rho < 1.0:
         raise ValueError(f"rho must lie in (-1, 1), got {rho}")
-    if sigma <= 0:
-        raise ValueError(f"sigma must be positive, got {sigma}")
+    _check_positive("sigma", sigma)
+    for name, value in (("factor_scale", factor_scale), ("bias_scale", bias_scale)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     if not 0.0 < density < 1.0:
         raise ValueError(f"density must lie in (0, 1), got {density}")
     if outcome not in ("continuous", "binary"):
@@ -102,6 +121,8 @@ def make_tobit2(n=1000, rho=0.5, sigma=2.0, random_state=None):
     """
     if not -1.0 < rho < 1.0:
         raise ValueError(f"rho must lie in (-1, 1), got {rho}")
+    _check_count("n", n, 2)
+    _check_positive("sigma", sigma)
     rng = check_random_state(random_state)
     z1, z2, x1 = rng.standard_normal((3, n))
     Z = np.column_stack([np.ones(n), z1, z2])
