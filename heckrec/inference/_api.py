@@ -11,7 +11,7 @@ import copy
 import warnings
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ..exceptions import DegenerateEstimateWarning
 from ._bootstrap import parametric_bootstrap
@@ -31,6 +31,12 @@ def _check_mf(fitted, X, y, what):
         raise ValueError(f"the {what} needs a fit in which rho was estimated (this one has "
                          + ("every pair observed)" if not fitted._selection_modelled
                             else f"fixed_rho={fitted.fixed_rho})"))
+    n_rows = _num_samples(X)
+    if n_rows != fitted.n_pairs_:
+        # F31: a bootstrap on 10 of 2400 pairs ran and returned an interval
+        raise ValueError(f"the {what} refits the estimator on the pairs it was fitted on, but "
+                         f"X has {n_rows} rows and the fit had {fitted.n_pairs_}: pass the "
+                         "training data")
     if getattr(fitted, "likelihood", "exact") != "exact":
         raise ValueError(f"the {what} of BivariateProbitMF needs likelihood='exact': "
                          f"refits with the simulated likelihood {fitted.likelihood!r} maximise "

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 from sklearn.utils.metadata_routing import MetadataRequest
+from sklearn.utils.validation import _num_samples
 
 from ..models._input import validate_y_o
 from ._ranking import check_convention, check_k, global_auc, ndcg_at_k, recall_at_k
@@ -27,7 +28,10 @@ class ObservedScorer:
 
     def __call__(self, estimator, X, y, o=None):
         # The estimators' own rule for y and o (o=None means ~isnan(y)).
-        y, o = validate_y_o(y, o, len(y))
+        n_rows = _num_samples(X)
+        if len(y) != n_rows:
+            raise ValueError(f"{self.name} scorer: X has {n_rows} rows but y has {len(y)}")
+        y, o = validate_y_o(y, o, n_rows)
         return float(self.score_func(estimator, X, y, o))
 
     def get_metadata_routing(self):
