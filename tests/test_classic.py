@@ -151,6 +151,42 @@ def test_summary_and_html(greene):
                                                "city"]
 
 
+def test_summary_prints_what_stata_prints(greene):
+    """Issue 17: rho's interval is tanh(athrho -+ z se) (conf_int's, inside (-1, 1)),
+    athrho and lnsigma rows carry the z-tests, sigma has none, four significant digits
+    (faminc was 0.0000), no 'nan' cells, one table so the rule lines are even."""
+    res = HeckmanSelection.from_formula(*GREENE, greene).fit()
+    table = res._coefficient_table()
+    low, high = res.conf_int().loc["rho"]
+    assert table.loc["rho", "[0.025"] == f"{low:.4g}" and table.loc["rho", "0.975]"] == f"{high:.4g}"
+    z = 1.959963984540054
+    assert low == pytest.approx(np.tanh(res.athrho - z * res.athrho_se), rel=1e-12)
+    assert table.loc["athrho", "z"] == f"{res.athrho / res.athrho_se:.4g}"
+    assert table.loc["lnsigma", "coef"] == f"{res.lnsigma:.4g}"
+    assert table.loc["sigma", "z"] == "" and table.loc["sigma", "P>|z|"] == ""
+    assert table.loc["S: faminc", "coef"] == f"{res.params_select['faminc']:.4g}" != "0"
+    text = res.summary().as_text()
+    assert "nan" not in text
+    rules = [len(line) for line in text.splitlines() if line and set(line) <= set("=-")]
+    assert len(set(rules)) == 1
+    two = HeckmanSelection.from_formula(*GREENE, greene).fit(method="twostep").summary()
+    assert "nan" not in two.as_text()
+
+
+def test_start_params(greene):
+    """Issue 17: the local-maximum warning says "refit from there"; start_params does.
+    From the two-step start and from a far one the ML fit lands on the same maximum."""
+    model = HeckmanSelection.from_formula(*GREENE, greene)
+    default = model.fit()
+    far = default.theta.copy()
+    far[-1] = 1.5  # rho 0.905 instead of -0.132
+    moved = model.fit(start_params=far)
+    assert moved.n_iter != default.n_iter  # it started elsewhere
+    np.testing.assert_allclose(moved.theta, default.theta, rtol=1e-6, atol=1e-10)
+    with pytest.raises(ValueError, match="start_params needs 13 values"):
+        model.fit(start_params=np.zeros(3))
+
+
 def test_minus_infinity_outcome_in_unselected_rows_is_accepted(greene):
     model = HeckmanSelection.from_formula("lfp ~ educ + age", "np.log(wage) ~ educ", greene)
     assert model.s.size == 753

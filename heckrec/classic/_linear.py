@@ -259,6 +259,18 @@ class LinearSelectionModel:
         if not (np.isfinite(tol) and tol > 0):
             raise ValueError(f"tol must be a positive finite number, got {tol!r}")
 
+    def _check_start(self, start_params):
+        """start_params as a float vector of theta's length, finite, |atanh rho| <= 20."""
+        theta = np.asarray(start_params, dtype=float).ravel()
+        size = self.Z.shape[1] + self.X.shape[1] + len(self.scalar_names)
+        if theta.size != size:
+            raise ValueError(f"start_params needs {size} values (selection coefficients, "
+                             f"outcome coefficients, {', '.join(self.scalar_names)}), got "
+                             f"{theta.size}")
+        if not np.all(np.isfinite(theta)) or abs(theta[-1]) > 20.0:
+            raise ValueError("start_params must be finite, with |athrho| <= 20")
+        return theta
+
     def _newton(self, theta, maxiter, tol, free=None):
         """Newton's method with a backtracking line search over ``theta[free]``."""
         free = np.ones(theta.size, dtype=bool) if free is None else free

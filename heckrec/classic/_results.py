@@ -266,17 +266,52 @@ class HeckmanResults:
             out["sigma"] = self.sigma
         return out
 
-    def _table(self, params, bse, names):
-        params, bse = np.asarray(params), np.asarray(bse)
-        z = params / bse
-        crit = stats.norm.ppf(0.975)
-        return pd.DataFrame({"coef": params, "std err": bse, "z": z,
-                             "P>|z|": 2 * stats.norm.sf(np.abs(z)),
-                             "[0.025": params - crit * bse, "0.975]": params + crit * bse},
-                            index=names)
+    def _coefficient_table(self, alpha=0.05):
+        """Every printed row as strings: estimate, SE, z, p and the interval.
 
-    def summary(self):
-        """statsmodels Summary: header, selection and outcome tables, rho and sigma."""
+        As Stata prints them: the coefficients and the transformed ancillary
+        parameters (athrho, lnsigma) with z-tests; rho, sigma and lambda with their
+        estimate, SE and interval only (rho's and sigma's interval is athrho's and
+        lnsigma's mapped back, so it stays in (-1, 1) and (0, inf), as conf_int);
+        no test of sigma = 0. Four significant digits; a cell with nothing to show
+        is blank, never "nan".
+        """
+        crit = stats.norm.ppf(1.0 - check_alpha(alpha) / 2.0)
+        rows = {}
+
+        def tested(name, est, se):
+            z = est / se if se > 0 else np.nan
+            rows[name] = (est, se, z, 2 * stats.norm.sf(abs(z)), est - crit * se, est + crit * se)
+
+        names, est, se = self._coefficient_rows()
+        for name, e, b in zip(names, est, se):
+            tested(name, e, b)
+        interval = self.conf_int(alpha)
+        if self.method == "ml":
+            tested("athrho", self.athrho, self.athrho_se)
+            if hasattr(self, "lnsigma"):
+                tested("lnsigma", self.lnsigma, self.lnsigma_se)
+            rows["rho"] = (self.rho, self.rho_se, np.nan, np.nan, *interval.loc["rho"])
+            if hasattr(self, "lnsigma"):
+                rows["sigma"] = (self.sigma, self.sigma_se, np.nan, np.nan,
+                                 *interval.loc["sigma"])
+                rows["lambda (rho*sigma)"] = (self.params_lambda, self.bse_lambda, np.nan,
+                                              np.nan, self.params_lambda - crit * self.bse_lambda,
+                                              self.params_lambda + crit * self.bse_lambda)
+        else:
+            # two-step: lambda is a regression coefficient (tested); rho and sigma are
+            # functions of it with no standard error
+            tested("lambda (rho*sigma)", self.params_lambda, self.bse_lambda)
+            rows["rho"] = (self.rho,) + (np.nan,) * 5
+            rows["sigma"] = (self.sigma,) + (np.nan,) * 5
+        low, high = f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"
+        columns = ["coef", "std err", "z", "P>|z|", low, high]
+        return pd.DataFrame([[_four_digits(v) for v in row] for row in rows.values()],
+                            index=list(rows), columns=columns)
+
+    def summary(self, alpha=0.05):
+        """statsmodels Summary: header, then one table of the selection (S:) and outcome
+        (O:) coefficients and the ancillary parameters, as Stata and R print them."""
         smry = summary2.Summary()
         title = f"{self.model.title} (" + ("ML" if self.method == "ml" else "two-step") + ")"
         smry.add_title(title)
@@ -284,27 +319,23 @@ class HeckmanResults:
                 "Censored:": str(self.nobs - self.nobs_selected),
                 "Method:": self.method, "Covariance:": str(self.cov_type or "two-step corrected")}
         if self.method == "ml":
-            info["Log-likelihood:"] = f"{self.llf:.4f}"
+            info["Log-likelihood:"] = _four_digits(self.llf, digits=10)
+            info["Converged:"] = f"{self.converged} ({self.n_iter} Newton iterations)"
             lr, p = self.lr_test_rho
-            info["LR test rho=0 chi2(1):"] = f"{lr:.4f} (p = {p:.4g})"
+            info["LR test rho=0 chi2(1):"] = f"{_four_digits(lr)} (p = {_four_digits(p)})"
         wald, p = self.wald_test_rho
-        info["Wald test rho=0 chi2(1):"] = f"{wald:.4f} (p = {p:.4g})"
+        info["Wald test rho=0 chi2(1):"] = f"{_four_digits(wald)} (p = {_four_digits(p)})"
         smry.add_dict(info, ncols=2)
         # Rows prefixed S: (selection) and O: (outcome), as R sampleSelection prints them.
-        smry.add_df(self._table(self.params_select, self.bse_select,
-                                ["S: " + n for n in self.model.exog_select_names]),
-                    float_format="%.6g")
-        smry.add_df(self._table(self.params_outcome, self.bse_outcome,
-                                ["O: " + n for n in self.model.exog_names]),
-                    float_format="%.6g")
-        if hasattr(self, "sigma"):
-            rows = ([self.rho, self.sigma, self.params_lambda],
-                    [self.rho_se, self.sigma_se, self.bse_lambda],
-                    ["rho", "sigma", "lambda (rho*sigma)"])
-        else:
-            rows = ([self.rho], [self.rho_se], ["rho"])
-        smry.add_df(self._table(*rows), float_format="%.6g")
+        smry.add_df(self._coefficient_table(alpha))
         return smry
 
     def _repr_html_(self):
         return self.summary().as_html()
+
+
+def _four_digits(value, digits=4):
+    """``value`` to ``digits`` significant digits; blank for NaN."""
+    if value is None or not np.isfinite(value):
+        return ""
+    return f"{value:.{digits}g}"

@@ -58,7 +58,7 @@ class HeckmanSelection(LinearSelectionModel):
         return g_r + np.exp(theta[-2]) * u
 
     # ------------------------------------------------------------------ fit
-    def fit(self, method="ml", cov_type="hessian", maxiter=100, tol=1e-10):
+    def fit(self, method="ml", cov_type="hessian", maxiter=100, tol=1e-10, start_params=None):
         """Estimate the model.
 
         Parameters
@@ -72,6 +72,9 @@ class HeckmanSelection(LinearSelectionModel):
             Ignored by two-step.
         maxiter, tol : int, float
             Newton iterations, and the Newton decrement at which to stop.
+        start_params : array-like, optional
+            ML start (gamma, beta, log sigma, atanh rho), e.g. where a profile found a
+            higher maximum; the default is the two-step estimate (rho clipped to +-0.9).
 
         Returns
         -------
@@ -101,6 +104,8 @@ class HeckmanSelection(LinearSelectionModel):
                               "Stata truncates it to +-1); use method='ml'",
                               DegenerateEstimateWarning, stacklevel=2)
             return HeckmanResults(self, method="twostep", **two)
+        if start_params is not None:
+            return self._fit_ml(self._check_start(start_params), cov_type, maxiter, tol)
         rho0 = float(np.clip(two["rho"], -0.9, 0.9))
         theta = np.concatenate([two["params_select"], two["params_outcome"],
                                 [np.log(two["sigma"]), np.arctanh(rho0)]])

@@ -76,7 +76,7 @@ class HeckmanProbit(LinearSelectionModel):
     def _draw_outcome(self, g_r, u, theta):
         return (g_r + u > 0).astype(float)
 
-    def fit(self, method="ml", cov_type="hessian", maxiter=100, tol=1e-10):
+    def fit(self, method="ml", cov_type="hessian", maxiter=100, tol=1e-10, start_params=None):
         """Estimate the model by maximum likelihood.
 
         Parameters
@@ -90,6 +90,9 @@ class HeckmanProbit(LinearSelectionModel):
             the sandwich.
         maxiter, tol : int, float
             Newton iterations, and the Newton decrement at which to stop.
+        start_params : array-like, optional
+            ML start (gamma, beta, atanh rho); the default is the two independent
+            probits with rho = 0.
 
         Returns
         -------
@@ -103,6 +106,8 @@ class HeckmanProbit(LinearSelectionModel):
         if method != "ml":
             raise ValueError(f"HeckmanProbit is fitted by method='ml' only, got {method!r}")
         self._check_fit_args(maxiter, tol)
+        if start_params is not None:
+            return self._fit_ml(self._check_start(start_params), cov_type, maxiter, tol)
         # Start: the two equations as independent probits (rho = 0).
         theta = np.concatenate([np.asarray(self._selection_probit.params),
                                 np.asarray(self._outcome_probit.params), [0.0]])

@@ -165,7 +165,8 @@ def profile_interval(profile, a_hat, loglik_max, alpha=0.05, step=0.1, grid=None
             f"the fit is a local maximum: the profile likelihood reaches {loglik_max:.4f} at "
             f"rho = {np.tanh(a_hat):+.5f}, above the fitted {fitted[1]:.4f} at rho = "
             f"{np.tanh(fitted[0]):+.5f}; the interval is measured from the higher maximum. "
-            "Refit from there (or check the outcome equation's specification).",
+            "Refit from there (classic models: fit(start_params=...); MF estimators: "
+            "warm_start=True) or check the outcome equation's specification.",
             ConvergenceWarning, stacklevel=3)
     a = np.array(sorted(seen))
     return ProfileLikelihood(rho=np.tanh(a), loglik=np.array([seen[v] for v in a]),
