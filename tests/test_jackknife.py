@@ -98,3 +98,30 @@ def test_errors_name_the_problem(grid):
     fixed = clone(est).set_params(fixed_rho=0.2, compute_se=False).fit(X, r, o)
     with pytest.raises(ValueError, match="rho was estimated"):
         jackknife_rho(fixed, X, r, o)
+
+
+def test_summary_shows_the_corrected_estimate(grid):
+    """Issue 14: a fitted estimator's summary can show the bias-corrected rho; its
+    interval is the jackknife's, the plain rho's is tanh(atanh(rho_) -+ z se)."""
+    X, r, o, est = grid
+    res = jackknife_rho(est, X, r, o, n_partitions=1, random_state=0)
+    table = est.summary(jackknife=res).tables[1]
+    row = table.loc["rho (jackknife bias-corrected)"]
+    low, high = res.conf_int()
+    assert row.iloc[0] == f"{res.estimate:.5g}" and row.iloc[2] == f"{low:.5g}"
+    assert row.iloc[3] == f"{high:.5g}"
+    a, se_a = np.arctanh(est.rho_), est.rho_se_ / (1 - est.rho_**2)
+    assert table.loc["rho"].iloc[2] == f"{np.tanh(a - 1.959963984540054 * se_a):.5g}"
+    text = est.summary().as_text()
+    rules = {len(line) for line in text.splitlines() if line and set(line) <= set("=-")}
+    assert len(rules) == 1 and "nan" not in text
+
+
+def test_summary_of_an_unconverged_fit_says_why(grid):
+    X, r, o, _ = grid
+    with pytest.warns(Warning, match="did not converge"):
+        est = HeckmanMFRegressor(**WEAK, max_iter=3).fit(X, r, o)
+    text = est.summary().as_text()
+    assert "Not converged after 3 iterations: STOP: TOTAL NO. OF ITERATIONS" in " ".join(
+        text.split())  # the note is wrapped to the table's width
+    assert "nan" not in text

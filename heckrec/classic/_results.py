@@ -5,8 +5,8 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.iolib import summary2
 
+from .._summary import Summary
 from ..inference._bootstrap import parametric_bootstrap
 from ..inference._intervals import check_alpha, profile_interval, wald_interval_rho
 
@@ -312,7 +312,7 @@ class HeckmanResults:
     def summary(self, alpha=0.05):
         """statsmodels Summary: header, then one table of the selection (S:) and outcome
         (O:) coefficients and the ancillary parameters, as Stata and R print them."""
-        smry = summary2.Summary()
+        smry = Summary()
         title = f"{self.model.title} (" + ("ML" if self.method == "ml" else "two-step") + ")"
         smry.add_title(title)
         info = {"Observations:": str(self.nobs), "Selected:": str(self.nobs_selected),

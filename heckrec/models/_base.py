@@ -269,6 +269,7 @@ class SelectionMFBase(BaseEstimator):
             layout.unpack(self.theta_.copy())))
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
+        self.convergence_message_ = result.message
         self.n_pairs_, self.n_observed_ = pairs.n_pairs, int(o.sum())
         self.n_users_, self.n_items_ = pairs.n_users, pairs.n_items
         reported = self._with_unbiased(self._reported_likelihood(plain_likelihood))
@@ -618,31 +619,57 @@ class SelectionMFBase(BaseEstimator):
         """P(o = 1 | x) = Phi(g_o(x)), the probability that a pair is observed."""
         return ndtr(self.decision_scores(X)[0])
 
-    def summary(self):
-        """statsmodels Summary: the fit's size, likelihood and the scalar estimates with SEs."""
+    def summary(self, alpha=0.05, jackknife=None):
+        """statsmodels Summary: the fit's size, likelihood and the scalar estimates with SEs.
+
+        Parameters
+        ----------
+        alpha : float, default=0.05
+            The intervals' level is 1 - alpha. rho's is tanh(atanh(rho_) -+ z se) and
+            sigma's exp(log(sigma_) -+ z se), as Stata prints them (inside (-1, 1) and
+            (0, inf)).
+        jackknife : JackknifeResult, optional
+            From :func:`heckrec.inference.jackknife_rho` on this fit: adds the
+            bias-corrected rho, its SE and interval as a row (issue 14).
+        """
         import pandas as pd
         from scipy import stats
-        from statsmodels.iolib import summary2
+
+        from .._summary import Summary
 
         check_is_fitted(self, "theta_")
-        smry = summary2.Summary()
+        smry = Summary()
         smry.add_title(f"{type(self).__name__} (matrix-factorisation selection model)")
         smry.add_dict({
             "Pairs:": str(self.n_pairs_), "Observed:": str(self.n_observed_),
             "Users:": str(self.n_users_), "Items:": str(self.n_items_),
             "Factors:": str(self.n_factors), "Solver:": self.solver,
-            "Log-likelihood:": f"{self.loglik_:.4f}", "Converged:": str(self.converged_),
+            "Log-likelihood:": f"{self.loglik_:.10g}", "Converged:": str(self.converged_),
             "Degenerate:": str(self.degenerate_ or "no"), "Iterations:": str(self.n_iter_),
+            "Penalty shift (SE):": _digits(self.rho_penalty_shift_),
         }, ncols=2)
-        names, est, se = zip(*self._scalar_estimates())
-        est, se = np.array(est), np.array(se)
-        crit = stats.norm.ppf(0.975)
-        table = pd.DataFrame({"coef": est, "std err": se, "[0.025": est - crit * se,
-                              "0.975]": est + crit * se}, index=names)
-        smry.add_df(table, float_format="%.5g")
+        z = stats.norm.ppf(1.0 - alpha / 2.0)
+        rows = {}
+        for name, est, se in self._scalar_estimates():
+            if name == "rho":  # the atanh scale's interval, mapped back
+                low, high = np.tanh(np.arctanh(est) + np.array([-z, z]) * se / (1 - est**2))
+            else:  # sigma, on the log scale
+                low, high = est * np.exp(np.array([-z, z]) * se / est)
+            rows[name] = (est, se, low, high)
+        if jackknife is not None:
+            low, high = jackknife.conf_int(alpha)
+            rows["rho (jackknife bias-corrected)"] = (jackknife.estimate, jackknife.se, low, high)
+        columns = ["coef", "std err", f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"]
+        table = pd.DataFrame([[_digits(v) for v in row] for row in rows.values()],
+                             index=list(rows), columns=columns)
+        smry.add_df(table)
+        if not self.converged_:
+            # (a text line: in the header table a long reason would widen the rules)
+            smry.add_text(f"Not converged after {self.n_iter_} iterations: "
+                          f"{self.convergence_message_}.")
         smry.add_text("Standard errors: inverse penalised Hessian with the embeddings "
                       "profiled out (Schur complement), delta method for "
-                      + " and ".join(names) + ".")
+                      + " and ".join(n for n, _, _ in self._scalar_estimates()) + ".")
         return smry
 
     def __sklearn_tags__(self):
@@ -650,3 +677,8 @@ class SelectionMFBase(BaseEstimator):
         tags.input_tags.allow_nan = False
         tags.target_tags.required = True
         return tags
+
+
+def _digits(value, digits=5):
+    """``value`` to ``digits`` significant digits; blank for NaN (summary cells)."""
+    return "" if value is None or not np.isfinite(value) else f"{value:.{digits}g}"

@@ -185,6 +185,9 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
     n_sweeps_ : int
         Block-Newton sweeps run before L-BFGS (0 unless ``solver="block-newton"``).
     converged_ : bool
+    convergence_message_ : str
+        The solver's reason for stopping (printed by :meth:`summary` when not converged;
+        a ConvergenceWarning says it at fit time).
     degenerate_ : str or None
         Why the fit is degenerate (rho at +-1, sigma at a boundary), else None.
     params_ : namespace
