@@ -488,3 +488,23 @@ def test_outcome_units_do_not_change_rho(scale, shift):
     np.testing.assert_allclose(moved.predict(X), scale * base.predict(X) + shift,
                                rtol=1e-3, atol=1e-3 * abs(scale))
     assert moved.loglik_ == pytest.approx(base.loglik_ - o.sum() * np.log(abs(scale)), rel=1e-6)
+
+
+def test_compile_note_once_at_verbose(small, monkeypatch, capsys):
+    """Issue 17: the first fit after an install compiles for 10-20 s; at verbose >= 1 it
+    says so, once per process, and only when no compiled kernel is cached."""
+    import heckrec._kernels as kernels
+    import heckrec.models._base as base
+
+    X, r, o, _ = small
+    monkeypatch.setattr(kernels, "cache_is_warm", lambda: False)
+    monkeypatch.setattr(base, "_COMPILE_NOTE_SHOWN", False)
+    small_estimator(max_iter=2).fit(X, r, o)  # verbose=0: silent
+    assert "compiling" not in capsys.readouterr().out
+    for _ in range(2):
+        small_estimator(max_iter=2, verbose=1).fit(X, r, o)
+    assert capsys.readouterr().out.count("[heckrec] compiling the numba kernels") == 1
+    monkeypatch.setattr(base, "_COMPILE_NOTE_SHOWN", False)
+    monkeypatch.setattr(kernels, "cache_is_warm", lambda: True)
+    small_estimator(max_iter=2, verbose=1).fit(X, r, o)
+    assert "compiling" not in capsys.readouterr().out

@@ -15,7 +15,17 @@ import hashlib
 from pathlib import Path
 
 
+#: Where numba keeps the compiled kernels (None where it cannot be told).
+CACHE_DIR = None
+
+
+def cache_is_warm():
+    """Whether compiled kernels are on disk, so a first fit need not compile (~10-20 s)."""
+    return CACHE_DIR is not None and any(Path(CACHE_DIR).glob("*.nbi"))
+
+
 def _drop_stale_cache():
+    global CACHE_DIR
     here = Path(__file__).resolve().parent
     sources = sorted(here.glob("*.py"))
     digest = hashlib.sha1(b"".join(p.read_bytes() for p in sources)).hexdigest()
@@ -32,6 +42,7 @@ def _drop_stale_cache():
         else:
             return
         cache_dir = Path(locator.get_cache_path())
+        CACHE_DIR = cache_dir
         stamp = cache_dir / "heckrec_kernels.sha1"
         if stamp.exists() and stamp.read_text() == digest:
             return

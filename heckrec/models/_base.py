@@ -58,6 +58,27 @@ def blas_on_one_thread(method):
     return wrapper
 
 
+_COMPILE_NOTE_SHOWN = False
+
+
+def _say_when_compiling(verbose):
+    """At verbose >= 1, say once per process that the kernels are being compiled.
+
+    numba compiles them on the first fit after an install and caches them on disk
+    (``cache=True``); without a note that first fit is 10-20 s of silence.
+    """
+    global _COMPILE_NOTE_SHOWN
+    if not verbose or _COMPILE_NOTE_SHOWN:
+        return
+    _COMPILE_NOTE_SHOWN = True
+    from .._kernels import CACHE_DIR, cache_is_warm
+
+    if not cache_is_warm():
+        where = f" (cached in {CACHE_DIR})" if CACHE_DIR else ""
+        print("[heckrec] compiling the numba kernels: the first fit after an install takes "
+              f"10-20 s longer; later processes load them from disk{where}", flush=True)
+
+
 def user_stacklevel():
     """The ``stacklevel`` that points a warning at the first caller outside heckrec.
 
@@ -188,6 +209,7 @@ class SelectionMFBase(BaseEstimator):
                 raise ValueError(f"{name} must be an integer, got {getattr(self, name)!r}")
         users_raw, items_raw, F = validate_X(self, X, reset=True)
         y, o = validate_y_o(y, o, F.shape[0])
+        _say_when_compiling(self.verbose)
         # Side features standardised too: weights and means are unpenalised, so this
         # only conditions the fit; params_ map back to the raw features.
         self._features = FeatureStandardiser().fit(F)
