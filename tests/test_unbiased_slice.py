@@ -129,3 +129,29 @@ def test_slice_errors_name_the_problem():
     clf = BivariateProbitMF(n_factors=1, compute_se=False, max_iter=20)
     with pytest.raises(ValueError, match="labels that y does not"):
         clf.fit(X, (r > 0).astype(float), o, X_unbiased=X[:2], y_unbiased=[1.0, 7.0])
+
+
+def test_inference_refits_pass_the_slice_again():
+    """profile_rho / lr_test_rho / bootstrap_rho refit the estimator: a fit with a MAR slice
+    must be refitted with it, or the refits maximise another likelihood. Without it they
+    raise; with it the profile's maximum is the fit's own objective."""
+    from heckrec.inference import bootstrap_rho, lr_test_rho, profile_rho
+
+    X, r, o, truth = make_selection_mf(60, 40, n_factors=0, rho=0.5, density=0.3,
+                                       random_state=4)
+    rng = np.random.default_rng(0)
+    pick = rng.choice(len(r), 80, replace=False)
+    y_slice = truth["g_r"][pick] + rng.standard_normal(80)
+    est = HeckmanMFRegressor(n_factors=0, reg_bias=1.0, tol=1e-10, random_state=0).fit(
+        X, r, o, X_unbiased=X[pick], y_unbiased=y_slice)
+    with pytest.raises(ValueError, match="MAR slice of 80 pairs and 0 were passed"):
+        profile_rho(est, X, r, o)
+    with pytest.raises(ValueError, match="MAR slice of 80 pairs"):
+        bootstrap_rho(est, X, n_boot=2)
+    prof = profile_rho(est, X, r, o, X_unbiased=X[pick], y_unbiased=y_slice)
+    assert prof.loglik_max == pytest.approx(-est.objective_, rel=1e-8)
+    assert prof.interval[0] < est.rho_ < prof.interval[1]
+    stat, p = lr_test_rho(est, X, r, o, X_unbiased=X[pick], y_unbiased=y_slice)
+    assert stat >= 0 and 0 <= p <= 1
+    boot = bootstrap_rho(est, X, n_boot=3, random_state=0, X_unbiased=X[pick])
+    assert boot.n_failed == 0 and np.all(np.abs(boot.estimates["rho"]) < 1)

@@ -22,8 +22,15 @@ def _is_classic(fitted):
     return hasattr(fitted, "model") and hasattr(fitted, "profile_rho")
 
 
-def _check_mf(fitted, X, y, what):
+def _check_mf(fitted, X, y, what, slice_=None):
     check_is_fitted(fitted, "theta_")
+    given = 0 if not slice_ or slice_.get("X_unbiased") is None else _num_samples(
+        slice_["X_unbiased"])
+    if given != getattr(fitted, "n_unbiased_", 0):
+        # a refit without the MAR slice maximises another likelihood than the fit's
+        raise ValueError(f"the {what} refits the estimator as it was fitted: the fit had a "
+                         f"MAR slice of {fitted.n_unbiased_} pairs and {given} were passed; "
+                         "pass the same X_unbiased=, y_unbiased=")
     if X is None or (y is None and what != "bootstrap"):
         raise ValueError(f"the {what} of an MF estimator refits it: pass the data it was "
                          "fitted on (X, y, o)")
@@ -43,25 +50,33 @@ def _check_mf(fitted, X, y, what):
                          "a different function from the exact one reported in loglik_")
 
 
-def _refit(fitted, X, y, o, start, fixed_rho):
-    """Copy of ``fitted`` refitted from ``start`` with rho held at ``fixed_rho`` (or free)."""
+def _slice(X_unbiased, y_unbiased):
+    """The MAR slice as fit keyword arguments, or None."""
+    if X_unbiased is None and y_unbiased is None:
+        return None
+    return {"X_unbiased": X_unbiased, "y_unbiased": y_unbiased}
+
+
+def _refit(fitted, X, y, o, start, fixed_rho, slice_=None):
+    """Copy of ``fitted`` refitted from ``start`` with rho held at ``fixed_rho`` (or free),
+    with the fit's MAR slice (``slice_``: X_unbiased, y_unbiased) if it had one."""
     est = copy.deepcopy(fitted)
     est.theta_ = start
     est.set_params(fixed_rho=fixed_rho, warm_start=True, compute_se=False, verbose=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateEstimateWarning)
-        return est.fit(X, y, o)
+        return est.fit(X, y, o, **(slice_ or {}))
 
 
-def _mf_profile(fitted, X, y, o):
+def _mf_profile(fitted, X, y, o, slice_=None):
     """(profile(a), a_hat, loglik_max): the penalised profile with warm starts."""
     index = fitted._layout.index("a")
-    best = _refit(fitted, X, y, o, fitted.theta_, None)  # polish the maximum first
+    best = _refit(fitted, X, y, o, fitted.theta_, None, slice_)  # polish the maximum first
     solutions = {float(best.theta_[index]): best.theta_}
 
     def profile(a):
         nearest = min(solutions, key=lambda b: abs(b - a))
-        est = _refit(fitted, X, y, o, solutions[nearest], float(np.tanh(a)))
+        est = _refit(fitted, X, y, o, solutions[nearest], float(np.tanh(a)), slice_)
         solutions[a] = est.theta_
         return -est.objective_
 
@@ -88,7 +103,8 @@ def wald_interval(fitted, alpha=0.05):
     return wald_interval_rho(np.arctanh(rho), fitted.rho_se_ / (1.0 - rho**2), alpha)
 
 
-def profile_rho(fitted, X=None, y=None, o=None, alpha=0.05, grid=None):
+def profile_rho(fitted, X=None, y=None, o=None, alpha=0.05, grid=None, *, X_unbiased=None,
+                y_unbiased=None):
     """Profile log-likelihood of rho and its interval of level 1 - alpha.
 
     For the MF estimators the "likelihood" is minus the penalised objective
@@ -103,6 +119,8 @@ def profile_rho(fitted, X=None, y=None, o=None, alpha=0.05, grid=None):
     alpha : float
     grid : array-like of rho, optional
         Further values at which to evaluate the profile (for a plot).
+    X_unbiased, y_unbiased : the MAR slice the MF estimator was fitted with, if any
+        (every refit must maximise the fit's likelihood, slice term included).
 
     Returns
     -------
@@ -110,32 +128,38 @@ def profile_rho(fitted, X=None, y=None, o=None, alpha=0.05, grid=None):
     """
     if _is_classic(fitted):
         return fitted.profile_rho(alpha=alpha, grid=grid)
-    _check_mf(fitted, X, y, "profile likelihood")
-    profile, a_hat, top = _mf_profile(fitted, X, y, o)
+    slice_ = _slice(X_unbiased, y_unbiased)
+    _check_mf(fitted, X, y, "profile likelihood", slice_)
+    profile, a_hat, top = _mf_profile(fitted, X, y, o, slice_)
     se = fitted.rho_se_ / (1.0 - fitted.rho_**2)
     return profile_interval(profile, a_hat, top, alpha, step=se if np.isfinite(se) else 0.1,
                             grid=grid)
 
 
-def lr_test_rho(fitted, X=None, y=None, o=None):
+def lr_test_rho(fitted, X=None, y=None, o=None, *, X_unbiased=None, y_unbiased=None):
     """Likelihood-ratio test of rho = 0: (statistic, p-value) against chi2(1).
 
     Classic models: the ML fit against the two equations fitted separately.
     MF estimators: twice the rise of the penalised objective when the model
-    is refitted with ``fixed_rho=0`` (the same penalties on both sides).
+    is refitted with ``fixed_rho=0`` (the same penalties on both sides; the MAR
+    slice, if the fit had one, passed again).
     """
     if _is_classic(fitted):
         return fitted.lr_test_rho
-    _check_mf(fitted, X, y, "likelihood-ratio test")
-    profile, a_hat, top = _mf_profile(fitted, X, y, o)
+    slice_ = _slice(X_unbiased, y_unbiased)
+    _check_mf(fitted, X, y, "likelihood-ratio test", slice_)
+    profile, a_hat, top = _mf_profile(fitted, X, y, o, slice_)
     return lr_statistic(top, profile(0.0))
 
 
-def bootstrap_rho(fitted, X=None, n_boot=199, n_jobs=None, random_state=None):
+def bootstrap_rho(fitted, X=None, n_boot=199, n_jobs=None, random_state=None, *,
+                  X_unbiased=None):
     """Parametric bootstrap of rho (and sigma): simulate from the fit, refit, n_boot times.
 
     MF estimators: ``(y, o)`` are drawn by :meth:`simulate` at the pairs of
-    ``X`` and each refit starts from the original estimate (``warm_start``).
+    ``X`` and each refit starts from the original estimate (``warm_start``). A fit
+    with a MAR slice needs its ``X_unbiased``: the slice's outcomes are drawn too,
+    from the outcome's marginal (a randomly exposed pair has no selection).
 
     Returns
     -------
@@ -143,11 +167,17 @@ def bootstrap_rho(fitted, X=None, n_boot=199, n_jobs=None, random_state=None):
     """
     if _is_classic(fitted):
         return fitted.bootstrap(n_boot=n_boot, n_jobs=n_jobs, random_state=random_state)
-    _check_mf(fitted, X, None, "bootstrap")
+    given = None if X_unbiased is None else {"X_unbiased": X_unbiased, "y_unbiased": None}
+    _check_mf(fitted, X, None, "bootstrap", given)
 
     def replicate(seed):
         y_b, o_b = fitted.simulate(X, random_state=seed)
-        est = _refit(fitted, X, y_b, o_b, fitted.theta_, None)
+        slice_ = None
+        if X_unbiased is not None:
+            # simulate draws y at every pair, o aside: at the slice that is the marginal
+            y_slice = fitted.simulate(X_unbiased, np.random.RandomState([int(seed), 1]))[0]
+            slice_ = {"X_unbiased": X_unbiased, "y_unbiased": y_slice}
+        est = _refit(fitted, X, y_b, o_b, fitted.theta_, None, slice_)
         return {name: value for name, value, _ in est._scalar_estimates()}
 
     estimate = {name: value for name, value, _ in fitted._scalar_estimates()}
