@@ -243,6 +243,127 @@ def row_newton_step(ptr, order, other_ids, r, o, F, mu_o, w_o, mu_r, w_r,
             t *= 0.5
 
 
+@njit(cache=True, inline="always")
+def global_pair(obs, r, go, gr, ca, sa, inv_sigma, s, derivatives, g4, h4):
+    """One pair's log-likelihood; with ``derivatives`` its gradient ``g4`` and the upper
+    triangle of its Hessian ``h4`` in (g_o, g_r, a, s).
+
+    Per observed pair, with l_e = lam sinh(a) - e and v_a = sinh(a) g_o + cosh(a) e =
+    dv/da, in the variables (g_o, e, a):
+
+        H = -kap [c^2, cs, c v_a; cs, s^2 + 1/kap, s v_a; c v_a, s v_a, v_a^2]
+            + lam [0, 0, s; 0, 0, c; s, c, v]      (c = cosh a, s = sinh a)
+
+    then mapped to (g_o, g_r, a, s) through e = (r - g_r) exp(-s). An unobserved pair
+    depends on g_o only: entries 0 / (0, 0) alone are written.
+    """
+    if obs:
+        e = (r - gr) * inv_sigma
+        v = ca * go + sa * e
+        lc, lam = log_ndtr_mills(v)
+        if derivatives:
+            kap = lam * (v + lam)
+            va = sa * go + ca * e
+            l_e = lam * sa - e
+            # Hessian in (g_o, e, a)
+            h_oo = -kap * ca * ca
+            h_oe = -kap * ca * sa
+            h_ee = -1.0 - kap * sa * sa
+            h_oa = -kap * ca * va + lam * sa
+            h_ea = -kap * sa * va + lam * ca
+            h_aa = -kap * va * va + lam * v
+            # to (g_o, g_r, a, s): de/dg_r = -1/sigma, de/ds = -e,
+            # d2e/dg_r ds = 1/sigma, d2e/ds2 = e
+            g4[0] = lam * ca
+            g4[1] = -l_e * inv_sigma
+            g4[2] = lam * va
+            g4[3] = -1.0 - l_e * e
+            h4[0, 0] = h_oo
+            h4[0, 1] = -h_oe * inv_sigma
+            h4[0, 2] = h_oa
+            h4[0, 3] = -h_oe * e
+            h4[1, 1] = h_ee * inv_sigma * inv_sigma
+            h4[1, 2] = -h_ea * inv_sigma
+            h4[1, 3] = (h_ee * e + l_e) * inv_sigma
+            h4[2, 2] = h_aa
+            h4[2, 3] = -h_ea * e
+            h4[3, 3] = h_ee * e * e + l_e * e
+        return lc - s - LOG_2PI_HALF - 0.5 * e * e
+    lc, lam = log_ndtr_mills(-go)
+    if derivatives:
+        g4[0] = -lam
+        h4[0, 0] = -lam * (lam - go)
+    return lc
+
+
+@njit(cache=True, parallel=True)
+def linear_selection_terms(Z, X, y, selected, gamma, beta, lnsigma, athrho, n_chunks,
+                           derivatives, ll_out, grad_out, hess_out):
+    """The linear-index tobit-2 model (classic HeckmanSelection): log-likelihood, and its
+    gradient and Hessian in theta = (gamma, beta, lnsigma, athrho).
+
+    g_o = Z gamma and g_r = X beta; each pair's derivatives in (g_o, g_r, a, s) are
+    :func:`global_pair`'s (the MF model's, tested against finite differences) and the
+    chain rule adds them into theta's rows. Rows are split into ``n_chunks`` fixed chunks,
+    chunk c writing ``ll_out[c]``, ``grad_out[c]``, ``hess_out[c]`` (upper triangle; the
+    caller sums and mirrors), so the result does not depend on the thread count.
+    """
+    n, m = Z.shape
+    k = X.shape[1]
+    ca = math.cosh(athrho)
+    sa = math.sinh(athrho)
+    inv_sigma = math.exp(-lnsigma)
+    i_s = m + k
+    i_a = m + k + 1
+    for c in prange(n_chunks):
+        lo = c * n // n_chunks
+        hi = (c + 1) * n // n_chunks
+        ll = 0.0
+        g4 = np.zeros(4)
+        h4 = np.zeros((4, 4))
+        grad = grad_out[c]
+        hess = hess_out[c]
+        if derivatives:
+            grad[:] = 0.0
+            hess[:, :] = 0.0
+        for j in range(lo, hi):
+            go = 0.0
+            for q in range(m):
+                go += Z[j, q] * gamma[q]
+            gr = 0.0
+            if selected[j]:
+                for q in range(k):
+                    gr += X[j, q] * beta[q]
+            ll += global_pair(selected[j], y[j], go, gr, ca, sa, inv_sigma, lnsigma,
+                              derivatives, g4, h4)
+            if not derivatives:
+                continue
+            for p in range(m):
+                grad[p] += g4[0] * Z[j, p]
+                for q in range(p, m):
+                    hess[p, q] += h4[0, 0] * Z[j, p] * Z[j, q]
+            if not selected[j]:
+                continue
+            # (g_o, g_r, a, s) -> theta: Z_j, X_j, 1 at athrho, 1 at lnsigma
+            for p in range(k):
+                grad[m + p] += g4[1] * X[j, p]
+                for q in range(m):
+                    hess[q, m + p] += h4[0, 1] * Z[j, q] * X[j, p]
+                for q in range(p, k):
+                    hess[m + p, m + q] += h4[1, 1] * X[j, p] * X[j, q]
+                hess[m + p, i_s] += h4[1, 3] * X[j, p]
+                hess[m + p, i_a] += h4[1, 2] * X[j, p]
+            for q in range(m):
+                hess[q, i_s] += h4[0, 3] * Z[j, q]
+                hess[q, i_a] += h4[0, 2] * Z[j, q]
+            grad[i_s] += g4[3]
+            grad[i_a] += g4[2]
+            hess[i_s, i_s] += h4[3, 3]
+            hess[i_s, i_a] += h4[2, 3]
+            hess[i_a, i_a] += h4[2, 2]
+        ll_out[c] = ll
+
+
 @njit(cache=True, parallel=True)
 def global_curvature(user_ptr, items, r, o, F, mu_o, bu_o, bi_o, P_o, Q_o, w_o,
                      mu_r, bu_r, bi_r, P_r, Q_r, w_r, a, s, n_chunks, derivatives,
@@ -252,13 +373,7 @@ def global_curvature(user_ptr, items, r, o, F, mu_o, bu_o, bi_o, P_o, Q_o, w_o,
     Globals, in order: mu_o, w_o (n_features), mu_r, w_r, a, s. Users are split
     into ``n_chunks`` fixed chunks; chunk c writes ``ll_out[c]``, and with
     ``derivatives`` also ``grad_out[c]`` and ``hess_out[c]`` (the caller sums
-    them). Per observed pair, with l_e = lam sinh(a) - e and v_a = sinh(a) g_o +
-    cosh(a) e = dv/da, in the variables (g_o, e, a):
-
-        H = -kap [c^2, cs, c v_a; cs, s^2 + 1/kap, s v_a; c v_a, s v_a, v_a^2]
-            + lam [0, 0, s; 0, 0, c; s, c, v]      (c = cosh a, s = sinh a)
-
-    then mapped to (g_o, g_r, a, s) through e = (r - g_r) exp(-s).
+    them). Each pair's derivatives in (g_o, g_r, a, s) are :func:`global_pair`'s.
     """
     n_users = user_ptr.shape[0] - 1
     nf = w_o.shape[0]
@@ -290,47 +405,11 @@ def global_curvature(user_ptr, items, r, o, F, mu_o, bu_o, bi_o, P_o, Q_o, w_o,
             for j in range(user_ptr[u], user_ptr[u + 1]):
                 i = items[j]
                 go = pair_score(mu_o, bu_o, bi_o, P_o, Q_o, w_o, F, u, i, j)
-                if o[j]:
-                    gr = pair_score(mu_r, bu_r, bi_r, P_r, Q_r, w_r, F, u, i, j)
-                    e = (r[j] - gr) * inv_sigma
-                    v = ca * go + sa * e
-                    lc, lam = log_ndtr_mills(v)
-                    ll += lc - s - LOG_2PI_HALF - 0.5 * e * e
-                    if not derivatives:
-                        continue
-                    kap = lam * (v + lam)
-                    va = sa * go + ca * e
-                    l_e = lam * sa - e
-                    # Hessian in (g_o, e, a)
-                    h_oo = -kap * ca * ca
-                    h_oe = -kap * ca * sa
-                    h_ee = -1.0 - kap * sa * sa
-                    h_oa = -kap * ca * va + lam * sa
-                    h_ea = -kap * sa * va + lam * ca
-                    h_aa = -kap * va * va + lam * v
-                    # to (g_o, g_r, a, s): de/dg_r = -1/sigma, de/ds = -e,
-                    # d2e/dg_r ds = 1/sigma, d2e/ds2 = e
-                    g4[0] = lam * ca
-                    g4[1] = -l_e * inv_sigma
-                    g4[2] = lam * va
-                    g4[3] = -1.0 - l_e * e
-                    h4[0, 0] = h_oo
-                    h4[0, 1] = -h_oe * inv_sigma
-                    h4[0, 2] = h_oa
-                    h4[0, 3] = -h_oe * e
-                    h4[1, 1] = h_ee * inv_sigma * inv_sigma
-                    h4[1, 2] = -h_ea * inv_sigma
-                    h4[1, 3] = (h_ee * e + l_e) * inv_sigma
-                    h4[2, 2] = h_aa
-                    h4[2, 3] = -h_ea * e
-                    h4[3, 3] = h_ee * e * e + l_e * e
-                else:
-                    lc, lam = log_ndtr_mills(-go)
-                    ll += lc
-                    if not derivatives:
-                        continue
-                    g4[0] = -lam
-                    h4[0, 0] = -lam * (lam - go)
+                gr = pair_score(mu_r, bu_r, bi_r, P_r, Q_r, w_r, F, u, i, j) if o[j] else 0.0
+                ll += global_pair(o[j], r[j], go, gr, ca, sa, inv_sigma, s, derivatives,
+                                  g4, h4)
+                if not derivatives:
+                    continue
                 for q in range(nf):
                     coef[0, 1 + q] = F[j, q]
                     coef[1, 1 + q] = F[j, q]

@@ -16,7 +16,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..exceptions import DegenerateEstimateWarning
 from ..models._base import RHO_BOUNDARY
-from ._covariance import ml_covariance
+from ._covariance import check_cov_type, ml_covariance
 from ._results import HeckmanResults
 
 # Steps for differencing the per-observation score in (g_o, g_r, scalars).
@@ -172,14 +172,21 @@ class LinearSelectionModel:
         return np.hstack(cols)
 
     def hessian(self, theta):
-        """Hessian of the log-likelihood, by central differences of the analytic score.
+        """Hessian of the log-likelihood at ``theta``.
 
-        The score of observation i depends on theta only through a few numbers
-        (g_o, g_r and the scalars), linear in theta; differencing its
-        derivatives in those gives a small second-derivative matrix per
-        observation, and the chain rule assembles H at the cost of two score
-        evaluations per component, whatever the number of regressors.
+        The terms of observation i depend on theta only through a few numbers
+        (g_o, g_r and the scalars), linear in theta, so H is assembled from a
+        small per-observation matrix of second derivatives in those: analytic
+        where the subclass gives ``_obs_second`` (HeckmanProbit), otherwise by
+        central differences of the analytic derivatives (two evaluations per
+        component, whatever the number of regressors).
         """
+        return self._assemble(self._obs_hessian(theta))
+
+    def _obs_hessian(self, theta):
+        """Per-observation second derivatives (n, c, c) in the components."""
+        if hasattr(self, "_obs_second"):
+            return self._obs_second(*self._components(theta))[2]
         n = self.s.size
         base = [np.broadcast_to(np.asarray(c, dtype=float), (n,)).copy()
                 for c in self._components(theta)]
@@ -193,15 +200,30 @@ class LinearSelectionModel:
             d_up, d_dn = self._obs_terms(*up)[1], self._obs_terms(*dn)[1]
             for i in range(c):
                 h[:, i, j] = (d_up[i] - d_dn[i]) / (2 * step)
-        h = 0.5 * (h + h.transpose(0, 2, 1))
+        return 0.5 * (h + h.transpose(0, 2, 1))
+
+    def _assemble(self, h):
+        """H = sum_i J_i^T h_i J_i, J_i mapping theta to observation i's components."""
+        n, c = h.shape[0], h.shape[1]
         blocks = [self.Z, self.X] + [np.ones((n, 1))] * (c - 2)
         H = np.block([[blocks[i].T @ (h[:, i, j][:, None] * blocks[j]) for j in range(c)]
                       for i in range(c)])
         return 0.5 * (H + H.T)
 
+    def _derivatives(self, theta):
+        """(loglik, gradient, Hessian) at theta, from one evaluation of the terms where
+        the subclass gives them analytically."""
+        if not hasattr(self, "_obs_second"):
+            return self.loglike(theta), self.score_obs(theta).sum(axis=0), self.hessian(theta)
+        ll, derivs, h = self._obs_second(*self._components(theta))
+        grad = np.concatenate([self.Z.T @ derivs[0], self.X.T @ derivs[1]]
+                              + [[float(np.sum(d))] for d in derivs[2:]])
+        return float(np.sum(ll)), grad, self._assemble(h)
+
     # ------------------------------------------------------------------ fit
     def _fit_ml(self, theta, cov_type, maxiter, tol):
         """Newton from ``theta``, then the covariance; returns the ML HeckmanResults."""
+        check_cov_type(cov_type)
         theta, n_iter, converged = self._newton(theta, maxiter, tol)
         name = type(self).__name__
         if not converged:
@@ -213,7 +235,8 @@ class LinearSelectionModel:
                           "likelihood is not regular; the estimate and its standard errors are "
                           "not to be trusted (is the outcome equation misspecified?)",
                           DegenerateEstimateWarning, stacklevel=3)
-        cov = ml_covariance(self.hessian(theta), self.score_obs(theta), cov_type)
+        scores = None if cov_type == "hessian" else self.score_obs(theta)
+        cov = ml_covariance(self.hessian(theta), scores, cov_type)
         if np.any(np.diag(cov) <= 0):
             warnings.warn("the covariance matrix is not positive definite (the fit is not at a "
                           "regular maximum); the affected standard errors are NaN",
@@ -276,8 +299,8 @@ class LinearSelectionModel:
         free = np.ones(theta.size, dtype=bool) if free is None else free
         llf = self.loglike(theta)
         for it in range(1, maxiter + 1):
-            g = self.score_obs(theta).sum(axis=0)[free]
-            H = self.hessian(theta)[np.ix_(free, free)]
+            _, g, H = self._derivatives(theta)
+            g, H = g[free], H[np.ix_(free, free)]
             try:
                 step = np.linalg.solve(-H, g)
                 decrement = float(g @ step)

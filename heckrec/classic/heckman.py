@@ -6,6 +6,7 @@ same array code (:func:`heckrec._array.heckman_continuous.pair_terms`).
 """
 
 import warnings
+from functools import cached_property
 
 import numpy as np
 import scipy.special
@@ -16,6 +17,10 @@ from ..exceptions import DegenerateEstimateWarning
 from ..models._input import reject_constant_outcome
 from ._linear import MAX_MAGNITUDE, LinearSelectionModel
 from ._results import HeckmanResults
+
+
+#: Fixed row chunks of the numba pass: the sums do not depend on the thread count.
+N_CHUNKS = 64
 
 
 class HeckmanSelection(LinearSelectionModel):
@@ -53,6 +58,43 @@ class HeckmanSelection(LinearSelectionModel):
     def _obs_terms(self, g_o, g_r, s_log, a):
         ll, d_o, d_r, d_a, d_s = pair_terms(np, scipy.special, g_o, g_r, self.y, self.s, a, s_log)
         return ll, [d_o, d_r, d_s, d_a]
+
+    # One numba pass for the log-likelihood, gradient and analytic Hessian (the MF
+    # model's per-pair second derivatives, heckrec._kernels.heckman_newton): the
+    # differenced Hessian of the base class cost 12 of 17 s at n = 1e6 (issue 17).
+    def _kernel_terms(self, theta, derivatives):
+        from .._kernels.heckman_newton import linear_selection_terms
+
+        m, k = self.Z.shape[1], self.X.shape[1]
+        p = theta.size
+        ll = np.empty(N_CHUNKS)
+        grad = np.zeros((N_CHUNKS, p))
+        hess = np.zeros((N_CHUNKS, p, p))
+        data = self._kernel_data
+        linear_selection_terms(*data, np.ascontiguousarray(theta[:m]),
+                               np.ascontiguousarray(theta[m:m + k]), float(theta[-2]),
+                               float(theta[-1]), N_CHUNKS, derivatives, ll, grad, hess)
+        if not derivatives:
+            return float(ll.sum()), None, None
+        H = hess.sum(axis=0)
+        H = np.triu(H) + np.triu(H, 1).T
+        return float(ll.sum()), grad.sum(axis=0), H
+
+    @cached_property
+    def _kernel_data(self):
+        return (np.ascontiguousarray(self.Z, dtype=float), np.ascontiguousarray(self.X, dtype=float),
+                np.ascontiguousarray(self.y, dtype=float), np.ascontiguousarray(self.s, dtype=np.bool_))
+
+    def loglike(self, theta):
+        """Log-likelihood at ``theta`` = (gamma, beta, log sigma, atanh rho)."""
+        return self._kernel_terms(np.asarray(theta, dtype=float), False)[0]
+
+    def hessian(self, theta):
+        """Analytic Hessian of the log-likelihood at ``theta``."""
+        return self._kernel_terms(np.asarray(theta, dtype=float), True)[2]
+
+    def _derivatives(self, theta):
+        return self._kernel_terms(np.asarray(theta, dtype=float), True)
 
     def _draw_outcome(self, g_r, u, theta):
         return g_r + np.exp(theta[-2]) * u

@@ -73,6 +73,55 @@ class HeckmanProbit(LinearSelectionModel):
         ll[sel], d_o[sel], d_r[sel], d_a[sel] = out[0], out[1], q * out[2], q * out[3]
         return ll, [d_o, d_r, d_a]
 
+    def _obs_second(self, g_o, g_r, a):
+        """(loglik, first derivatives, second derivatives (n, 3, 3)) in (g_o, g_r, a).
+
+        One evaluation of log Phi2 gives everything: with P = Phi2(h, k; rho), its
+        derivatives as ratios d_h = P_h / P, d_k = P_k / P, D = phi2 / P (the kernel's
+        log-space values, finite where P underflows) and Phi2's own identities
+        P_hh = -h P_h - rho phi2, P_hk = phi2, P_h rho = -phi2 (h - rho k) / (1 - rho^2),
+        P_rho rho = phi2 [rho / (1 - rho^2) + (hk (1 + rho^2) - rho (h^2 + k^2)) / (1 - rho^2)^2],
+        L_ij = P_ij / P - (P_i / P)(P_j / P); then rho = tanh(a) and the sign q = 2y - 1
+        (h = g_o, k = q g_r, rho -> q rho). This replaced six differenced evaluations per
+        Newton step (issue 17: heckprobit 58x R at 1e5, the aim 100x). Checked against
+        finite differences of the analytic first derivatives in the tests.
+        """
+        n = self.s.size
+        sel = self.s
+        a = float(np.asarray(a).ravel()[0]) if np.ndim(a) else float(a)
+        q = np.where(self.y > 0.5, 1.0, -1.0)[sel]
+        ll, mills = log_ndtr_mills(np, scipy.special, -g_o)
+        d_o, d_r, d_a = -mills, np.zeros(n), np.zeros(n)
+        h = np.zeros((n, 3, 3))
+        h[:, 0, 0] = -mills * (mills - g_o)
+        hh, kk = np.ascontiguousarray(g_o[sel]), np.ascontiguousarray(q * g_r[sel])
+        aq = q * a
+        out = log_bvn_cdf_array(hh, kk, np.ascontiguousarray(aq))
+        rho, one_minus = np.tanh(aq), 1.0 / np.cosh(aq) ** 2  # rho' and 1 - rho'^2
+        dh, dk = out[1], out[2]
+        D = out[3] / one_minus  # phi2 / P (the kernel's d/da is (1 - rho^2) phi2 / P)
+        L_hh = -hh * dh - rho * D - dh * dh
+        L_hk = D - dh * dk
+        L_kk = -kk * dk - rho * D - dk * dk
+        L_hr = -D * (hh - rho * kk) / one_minus - dh * D
+        L_kr = -D * (kk - rho * hh) / one_minus - dk * D
+        L_rr = D * (rho / one_minus + (hh * kk * (1 + rho**2) - rho * (hh**2 + kk**2))
+                    / one_minus**2) - D * D
+        # a' = q a with rho' = tanh(a'): d rho'/da' = 1 - rho'^2, d2 rho'/da'^2 = -2 rho' (1 - rho'^2)
+        L_ha = L_hr * one_minus
+        L_ka = L_kr * one_minus
+        L_aa = L_rr * one_minus**2 - 2.0 * rho * one_minus * D
+        ll[sel], d_o[sel], d_r[sel], d_a[sel] = out[0], dh, q * dk, q * out[3]
+        hs = h[sel]
+        hs[:, 0, 0] = L_hh
+        hs[:, 0, 1] = hs[:, 1, 0] = q * L_hk
+        hs[:, 1, 1] = L_kk
+        hs[:, 0, 2] = hs[:, 2, 0] = q * L_ha
+        hs[:, 1, 2] = hs[:, 2, 1] = L_ka
+        hs[:, 2, 2] = L_aa
+        h[sel] = hs
+        return ll, [d_o, d_r, d_a], h
+
     def _draw_outcome(self, g_r, u, theta):
         return (g_r + u > 0).astype(float)
 
