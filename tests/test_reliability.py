@@ -383,19 +383,35 @@ def test_binary_bootstrap_does_not_depend_on_n_jobs():
     pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
-@pytest.mark.parametrize("likelihood", ["exact", "ghk"])
-def test_binary_fit_bitwise_across_thread_counts(likelihood):
-    """F32: rho differed in the 4th digit between NUMBA_NUM_THREADS 1 and 2."""
-    code = ("from heckrec import BivariateProbitMF; from heckrec.datasets import make_selection_mf\n"
-            "X, r, o, _ = make_selection_mf(80, 60, n_factors=0, rho=0.6, density=0.3, "
-            "outcome='binary', random_state=0)\n"
-            f"e = BivariateProbitMF(n_factors=0, likelihood={likelihood!r}, compute_se=False, "
-            "random_state=0).fit(X, r, o)\n"
-            "print(e.rho_.hex(), e.loglik_.hex())")
-    runs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           env={**__import__("os").environ, "NUMBA_NUM_THREADS": str(t)},
+THREAD_SCRIPT = """
+from heckrec import BivariateProbitMF, HeckmanMFRegressor
+from heckrec.classic import HeckmanProbit, HeckmanSelection
+from heckrec.datasets import make_selection_mf, make_tobit2
+X, r, o, _ = make_selection_mf(80, 60, n_factors=0, rho=0.6, density=0.3, outcome='binary',
+                               random_state=0)
+for kind in ('exact', 'ghk'):
+    e = BivariateProbitMF(n_factors=0, likelihood=kind, random_state=0).fit(X, r, o)
+    print(kind, e.rho_.hex(), e.loglik_.hex(), e.rho_se_.hex())
+X, r, o, _ = make_selection_mf(80, 60, n_factors=2, rho=0.5, density=0.3, random_state=0)
+for solver in ('lbfgs', 'block-newton'):
+    e = HeckmanMFRegressor(n_factors=2, solver=solver, random_state=0).fit(X, r, o)
+    print(solver, e.rho_.hex(), e.loglik_.hex(), e.rho_se_.hex())
+y, X, s, Z = make_tobit2(5000, random_state=0)
+print('tobit2', HeckmanSelection(y, X, s, Z).fit().llf.hex())
+print('heckprobit', HeckmanProbit((y > 0).astype(float), X, s, Z).fit().llf.hex())
+"""
+
+
+def test_fits_bitwise_across_thread_counts():
+    """F32: BivariateProbitMF's rho differed in the 4th digit between NUMBA_NUM_THREADS 1
+    and 2. Every numba path (binary kernels, the continuous passes, block-Newton, the SEs'
+    Hessian products, the classic kernel) must give the same bits at any thread count."""
+    import os
+
+    runs = [subprocess.run([sys.executable, "-c", THREAD_SCRIPT], capture_output=True,
+                           text=True, env={**os.environ, "NUMBA_NUM_THREADS": str(t)},
                            check=True).stdout for t in (1, 2)]
-    assert runs[0] == runs[1] and runs[0]
+    assert runs[0] == runs[1] and len(runs[0].splitlines()) == 6
 
 
 # ---------------------------------------------------------------- grid search (F34)
