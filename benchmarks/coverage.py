@@ -135,6 +135,16 @@ def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robus
             out["boot_basic"] = boot.rho_interval(method="basic")
             # Bias-corrected estimate: 2 rho_hat - mean of the replications.
             out["rho_bc"] = 2 * est.rho_ - float(boot.estimates["rho"].mean())
+            # The same on the atanh scale, with two SEs: the full fit's (Hessian) and the
+            # replications' spread; the intervals tanh(a_bc -+ z se) (issue 14).
+            a_star = np.arctanh(np.clip(boot.estimates["rho"].to_numpy(float), -1 + 1e-12,
+                                        1 - 1e-12))
+            a_bc = 2 * np.arctanh(est.rho_) - float(np.nanmean(a_star))
+            out["rho_bc_atanh"] = float(np.tanh(a_bc))
+            se_a = est.rho_se_ / (1 - est.rho_**2)
+            out["boot_corrected_hessian_se"] = wald_interval_rho(a_bc, se_a)
+            out["boot_corrected_boot_se"] = wald_interval_rho(a_bc, float(np.nanstd(a_star,
+                                                                                 ddof=1)))
         if jackknife and est.degenerate_ is None:
             start = time.perf_counter()
             jk = jackknife_rho(est, X, r, o, n_partitions=jackknife, random_state=seed)
@@ -204,6 +214,10 @@ def summarise(rows, rho):
     if "rho_bc" in rows[0]:
         bc = np.array([r["rho_bc"] for r in rows], dtype=float)
         out["bias_bootstrap_corrected"] = float(np.nanmean(bc) - rho)
+    if "rho_bc_atanh" in rows[0]:
+        bc = np.array([r["rho_bc_atanh"] for r in rows], dtype=float)
+        out["bias_bootstrap_corrected_atanh"] = float(np.nanmean(bc) - rho)
+        out["sd_bootstrap_corrected_atanh"] = float(np.nanstd(bc, ddof=1))
     if "degenerate" in rows[0]:
         out["degenerate"] = int(sum(r["degenerate"] for r in rows))
     return out

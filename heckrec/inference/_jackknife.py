@@ -73,6 +73,9 @@ class JackknifeResult:
     subpanels: dict = field(repr=False)
     n_degenerate: int = 0
 
+    #: How the bias was estimated (what a summary row says).
+    method = "jackknife"
+
     @property
     def bias(self):
         """rho_ - estimate: the bias the correction removed."""

@@ -641,7 +641,7 @@ class SelectionMFBase(BaseEstimator):
         """P(o = 1 | x) = Phi(g_o(x)), the probability that a pair is observed."""
         return ndtr(self.decision_scores(X)[0])
 
-    def summary(self, alpha=0.05, jackknife=None):
+    def summary(self, alpha=0.05, corrected=None):
         """statsmodels Summary: the fit's size, likelihood and the scalar estimates with SEs.
 
         Parameters
@@ -650,9 +650,11 @@ class SelectionMFBase(BaseEstimator):
             The intervals' level is 1 - alpha. rho's is tanh(atanh(rho_) -+ z se) and
             sigma's exp(log(sigma_) -+ z se), as Stata prints them (inside (-1, 1) and
             (0, inf)).
-        jackknife : JackknifeResult, optional
-            From :func:`heckrec.inference.jackknife_rho` on this fit: adds the
-            bias-corrected rho, its SE and interval as a row (issue 14).
+        corrected : JackknifeResult or BiasCorrectedRho, optional
+            A bias correction of this fit's rho, from
+            :func:`heckrec.inference.jackknife_rho` or
+            ``bootstrap_rho(...).bias_corrected()``: adds the corrected rho, its SE and
+            interval as a row (issue 14).
         """
         import pandas as pd
         from scipy import stats
@@ -678,9 +680,10 @@ class SelectionMFBase(BaseEstimator):
             else:  # sigma, on the log scale
                 low, high = est * np.exp(np.array([-z, z]) * se / est)
             rows[name] = (est, se, low, high)
-        if jackknife is not None:
-            low, high = jackknife.conf_int(alpha)
-            rows["rho (jackknife bias-corrected)"] = (jackknife.estimate, jackknife.se, low, high)
+        if corrected is not None:
+            low, high = corrected.conf_int(alpha)
+            rows[f"rho ({corrected.method} bias-corrected)"] = (corrected.estimate, corrected.se,
+                                                                low, high)
         columns = ["coef", "std err", f"[{alpha / 2:g}", f"{1 - alpha / 2:g}]"]
         table = pd.DataFrame([[_digits(v) for v in row] for row in rows.values()],
                              index=list(rows), columns=columns)
