@@ -26,8 +26,11 @@ def test_split_panel_formula_by_hand():
 
 
 def test_estimate_is_the_formula_over_refits_of_its_halves(grid):
-    # Hand-built: refit the recorded halves ourselves and combine them.
+    # Hand-built: refit the recorded halves ourselves (cold starts, where the jackknife
+    # warm-starts them from the full fit) and combine them. At tol 1e-10 the corrected
+    # estimates agree to 2e-6 (measured; at the default tol 1e-4): the same optimum.
     X, r, o, est = grid
+    est = clone(est).set_params(tol=1e-10).fit(X, r, o)
     res = jackknife_rho(est, X, r, o, n_partitions=1, random_state=0)
     a = {}
     for name, column in (("user_halves", 0), ("item_halves", 1)):
@@ -36,7 +39,7 @@ def test_estimate_is_the_formula_over_refits_of_its_halves(grid):
             X[rows], r[rows], o[rows]).rho_) for rows in (first, ~first)]
     expected = np.tanh(3 * np.arctanh(est.rho_) - np.mean(a["user_halves"])
                        - np.mean(a["item_halves"]))
-    assert res.estimate == pytest.approx(expected, abs=1e-12)
+    assert res.estimate == pytest.approx(expected, abs=1e-5)
     assert res.bias == pytest.approx(est.rho_ - res.estimate, abs=1e-15)
     low, high = res.conf_int(0.05)
     se_a = est.rho_se_ / (1 - est.rho_**2)

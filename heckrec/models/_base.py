@@ -231,8 +231,8 @@ class SelectionMFBase(BaseEstimator):
                              likelihood.scalars)
         rng = check_random_state(self.random_state)
         theta0 = self._initial_theta(layout, pairs, rng)
-        if previous is not None and self._same_ids(previous, layout):
-            theta0 = previous[0].copy()
+        if previous is not None:
+            theta0 = self._warm_theta(previous, layout, theta0)
         frozen = self._excluded_weights(layout, F.shape[1])
         if frozen is not None:
             theta0[frozen] = 0.0
@@ -420,11 +420,36 @@ class SelectionMFBase(BaseEstimator):
         return (self.theta_, self.user_encoder_.index_, self.item_encoder_.index_,
                 self._layout)
 
-    def _same_ids(self, previous, layout):
-        """Whether the new fit has the last one's users, items and parameter blocks."""
-        _, users, items, old_layout = previous
-        return (old_layout.shapes == layout.shapes and users.equals(self.user_encoder_.index_)
-                and items.equals(self.item_encoder_.index_))
+    def _warm_theta(self, previous, layout, theta0):
+        """The start from the last fit: its parameters for every user and item it had.
+
+        The same ids give the last theta_ itself. Other ids (a subpanel of the users, new
+        items) start from the last fit's rows where it had the id and from ``theta0``
+        (the spectral or random start) where it did not; the global blocks (means, feature
+        weights, rho, sigma) carry over. A different rank or feature count starts afresh.
+        """
+        old_theta, users, items, old_layout = previous
+        if old_layout.shapes == layout.shapes and users.equals(self.user_encoder_.index_) \
+                and items.equals(self.item_encoder_.index_):
+            return old_theta.copy()
+        sizes = ("P_o", "w_o")
+        if any(old_layout.shapes[b][-1:] != layout.shapes[b][-1:] for b in sizes) \
+                or set(old_layout.shapes) != set(layout.shapes):
+            return theta0
+        rows = {"u": users.get_indexer(self.user_encoder_.index_),
+                "i": items.get_indexer(self.item_encoder_.index_)}
+        old = old_layout.unpack(old_theta, scalars_as_float=False)
+        start = theta0.copy()
+        new = layout.unpack(start, scalars_as_float=False)
+        for name in layout.shapes:
+            source, target = getattr(old, name), getattr(new, name)
+            side = {"bu": "u", "P": "u", "bi": "i", "Q": "i"}.get(name.split("_")[0])
+            if side is None:
+                target[...] = source
+            else:
+                seen = rows[side] >= 0
+                target[seen] = source[rows[side][seen]]
+        return start
 
     def _initial_theta(self, layout, pairs, rng):
         blocks = {"mu_o": ndtri(np.clip(pairs.o.mean(), 1e-6, 1 - 1e-6))}

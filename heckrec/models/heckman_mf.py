@@ -122,8 +122,10 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         and :func:`heckrec.inference.lr_test_rho`; ``fixed_rho=0`` is the
         missing-at-random model with a separate observation model.
     warm_start : bool, default=False
-        Start from the previous fit's parameters when ``fit`` is called again
-        on the same users, items and features (otherwise start afresh).
+        Start from the previous fit's parameters when ``fit`` is called again: all of
+        them for the same users and items; for other ids, the rows of the ids the
+        previous fit had and the usual start for the rest (the split-panel jackknife's
+        halves start this way). A different rank or feature count starts afresh.
     alpha : float in (0, 1], default=1.0
         Weight of the likelihood in the paper's combined objective
         ``alpha (-loglik) + (1 - alpha) n L_debias`` (plus the penalties), with
