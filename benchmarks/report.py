@@ -41,6 +41,12 @@ SECTIONS = [
      "(the MF model's per-pair second derivatives); HeckmanProbit its Hessian analytically "
      "from one log Phi2 evaluation. Before (2026-12-01, ../shared/rbench/README.md): 3.9x "
      "at tobit-2 1e5, 1.55x at 1e6, 58x at heckprobit 1e5."),
+    ("bench_jackknife", "Bias corrections of rho: cost against the fit",
+     "`benchmarks/bench_jackknife.py`. jackknife_rho (one partition: four half fits, each "
+     "warm-started from the full fit's rows) and the parametric-bootstrap correction "
+     "(30 warm-started refits of simulated data) beside the fit they correct, whose time "
+     "includes its standard errors (the refits compute none). Issue 14's aim for the "
+     "jackknife: at most 3 times the fit."),
     ("binary_pass", "Binary outcome: likelihood + gradient pass by method",
      "`benchmarks/bench_binary.py`. The exact likelihood uses Genz's quadrature where "
      "Phi2 >= 1e-2 and the slower log-space tail integral below it (next table). The "
