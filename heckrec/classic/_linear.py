@@ -19,9 +19,6 @@ from ..models._base import RHO_BOUNDARY
 from ._covariance import check_cov_type, ml_covariance
 from ._results import HeckmanResults
 
-# Steps for differencing the per-observation score in (g_o, g_r, scalars).
-_FD_STEP = 1e-5
-
 
 def _as_2d(name, A):
     names = list(A.columns) if isinstance(A, pd.DataFrame) else None
@@ -77,7 +74,8 @@ class LinearSelectionModel:
     """Base class: probit selection on Z, an outcome index on X, correlated errors.
 
     Subclasses set ``scalar_names`` (the trailing parameters of theta) and
-    implement ``_check_outcome`` and ``_obs_terms``.
+    implement ``_check_outcome``, ``_obs_terms`` and ``_obs_second`` (the terms with
+    their analytic second derivatives), or override ``hessian`` and ``_derivatives``.
     """
 
     scalar_names = ()
@@ -175,32 +173,11 @@ class LinearSelectionModel:
         """Hessian of the log-likelihood at ``theta``.
 
         The terms of observation i depend on theta only through a few numbers
-        (g_o, g_r and the scalars), linear in theta, so H is assembled from a
-        small per-observation matrix of second derivatives in those: analytic
-        where the subclass gives ``_obs_second`` (HeckmanProbit), otherwise by
-        central differences of the analytic derivatives (two evaluations per
-        component, whatever the number of regressors).
+        (g_o, g_r and the scalars), linear in theta, so H is assembled from the
+        subclass's analytic per-observation second derivatives in those
+        (``_obs_second``); HeckmanSelection computes all of it in one numba pass.
         """
-        return self._assemble(self._obs_hessian(theta))
-
-    def _obs_hessian(self, theta):
-        """Per-observation second derivatives (n, c, c) in the components."""
-        if hasattr(self, "_obs_second"):
-            return self._obs_second(*self._components(theta))[2]
-        n = self.s.size
-        base = [np.broadcast_to(np.asarray(c, dtype=float), (n,)).copy()
-                for c in self._components(theta)]
-        c = len(base)
-        h = np.empty((n, c, c))
-        for j in range(c):
-            step = _FD_STEP * max(1.0, float(np.max(np.abs(base[j]))))
-            up, dn = list(base), list(base)
-            up[j] = base[j] + step
-            dn[j] = base[j] - step
-            d_up, d_dn = self._obs_terms(*up)[1], self._obs_terms(*dn)[1]
-            for i in range(c):
-                h[:, i, j] = (d_up[i] - d_dn[i]) / (2 * step)
-        return 0.5 * (h + h.transpose(0, 2, 1))
+        return self._assemble(self._obs_second(*self._components(theta))[2])
 
     def _assemble(self, h):
         """H = sum_i J_i^T h_i J_i, J_i mapping theta to observation i's components."""
@@ -211,10 +188,7 @@ class LinearSelectionModel:
         return 0.5 * (H + H.T)
 
     def _derivatives(self, theta):
-        """(loglik, gradient, Hessian) at theta, from one evaluation of the terms where
-        the subclass gives them analytically."""
-        if not hasattr(self, "_obs_second"):
-            return self.loglike(theta), self.score_obs(theta).sum(axis=0), self.hessian(theta)
+        """(loglik, gradient, Hessian) at theta, from one evaluation of the terms."""
         ll, derivs, h = self._obs_second(*self._components(theta))
         grad = np.concatenate([self.Z.T @ derivs[0], self.X.T @ derivs[1]]
                               + [[float(np.sum(d))] for d in derivs[2:]])
