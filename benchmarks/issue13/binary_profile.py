@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/issue13/binary_profile.py
 """
-import numpy as np, warnings, time, copy
+import numpy as np, warnings, copy
 warnings.simplefilter("ignore")
 from heckrec import BivariateProbitMF
 from heckrec.datasets import make_selection_mf

@@ -2,7 +2,7 @@
 
 Usage: python benchmarks/issue13/outcome_units.py
 """
-import numpy as np, warnings
+import numpy as np
 from heckrec import HeckmanMFRegressor
 from heckrec.datasets import make_selection_mf
 X, r, o, t = make_selection_mf(60, 40, n_factors=1, n_features=1, rho=0.5, density=0.3, random_state=0)  # reliability r10

@@ -3,15 +3,15 @@
 Usage: python benchmarks/issue13/penalty_defaults.py {coat|sim|semi} "dict(reg_factors=100, reg_bias=1)" ...
 (semi reads ../shared/data/ml-100k/u.data from the repository root)
 """
-import time, warnings, sys, json
+import time, warnings, sys
 import numpy as np
 from heckrec import HeckmanMFRegressor, BivariateProbitMF
 from heckrec.datasets import load_coat, make_selection_mf, make_semisynthetic
-from heckrec.debias import NaiveMF
 from sklearn.metrics import roc_auc_score
 warnings.simplefilter("ignore")
 which = sys.argv[1]
-configs = [eval(a)  # settings as Python dict literals, e.g. "dict(reg_factors=100, reg_bias=1)" for a in sys.argv[2:]]
+# settings as Python dict literals, e.g. "dict(reg_factors=100, reg_bias=1)"
+configs = [eval(a) for a in sys.argv[2:]]
 def out(*a):
     print(*a, flush=True)
 if which == "coat":

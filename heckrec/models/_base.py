@@ -28,6 +28,7 @@ from ..debias._estimators import DEBIAS_LOSSES
 from ..exceptions import DegenerateEstimateWarning, NotIdentifiedWarning
 from ..inference import profiled_covariance, sandwich_block
 from ._combined import combined_likelihood
+from ._complement import WithComplement
 from ._init import spectral_start
 from ._input import FeatureStandardiser, IdEncoder, checked_weights, validate_X, validate_y_o
 from ._layout import ParamLayout
@@ -138,6 +139,7 @@ class SelectionMFBase(BaseEstimator):
         "propensity_clip": [Interval(Real, 0, 1, closed="right")],
         "selection_only": [None, "array-like"],
         "outcome_only": [None, "array-like"],
+        "unobserved": [StrOptions({"listed", "complement"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -150,7 +152,8 @@ class SelectionMFBase(BaseEstimator):
                  init="spectral", init_scale=0.1, scaling="block", backend="numba",
                  compute_se=True, cov_type="hessian", fixed_rho=None, warm_start=False,
                  alpha=1.0, debias_loss="naive", propensity_clip=0.05,
-                 selection_only=None, outcome_only=None, random_state=None, verbose=0):
+                 selection_only=None, outcome_only=None, unobserved="listed",
+                 random_state=None, verbose=0):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
         self.reg_bias = reg_bias
@@ -173,6 +176,7 @@ class SelectionMFBase(BaseEstimator):
         self.propensity_clip = propensity_clip
         self.selection_only = selection_only
         self.outcome_only = outcome_only
+        self.unobserved = unobserved
         self.random_state = random_state
         self.verbose = verbose
 
@@ -221,12 +225,15 @@ class SelectionMFBase(BaseEstimator):
         previous = self._previous_solution()
         self.user_encoder_ = IdEncoder().fit(users_raw)
         self.item_encoder_ = IdEncoder().fit(items_raw)
+        complement = self.unobserved == "complement"
+        if complement:
+            self._check_log(o, F.shape[1])
         pairs = PairSet(self.user_encoder_.codes_, self.item_encoder_.codes_, y_fit, o, F,
-                        self.user_encoder_.n, self.item_encoder_.n)
+                        self.user_encoder_.n, self.item_encoder_.n, complement=complement)
         self._unbiased = self._unbiased_slice(X_unbiased, y_unbiased)
         self.n_unbiased_ = 0 if self._unbiased is None else self._unbiased.n_pairs
         plain_likelihood = self._likelihood()
-        likelihood = self._with_unbiased(plain_likelihood)
+        likelihood = self._wrapped(plain_likelihood)
         layout = ParamLayout(pairs.n_users, pairs.n_items, self.n_factors, F.shape[1],
                              likelihood.scalars)
         rng = check_random_state(self.random_state)
@@ -236,13 +243,14 @@ class SelectionMFBase(BaseEstimator):
         frozen = self._excluded_weights(layout, F.shape[1])
         if frozen is not None:
             theta0[frozen] = 0.0
-        self._selection_modelled = not o.all()
+        everything_observed = o.all() and pairs.n_unlisted == 0
+        self._selection_modelled = not everything_observed
         if self.fixed_rho is not None:
             # rho held where the user put it: a restricted fit (profile, LR test).
             frozen = np.zeros(layout.size, dtype=bool) if frozen is None else frozen
             frozen[layout.index("a")] = True
             theta0[layout.index("a")] = np.arctanh(self.fixed_rho)
-        if o.all():
+        if everything_observed:
             warnings.warn("every pair is observed (o == 1 everywhere): there is no selection "
                           "to model, so only the outcome equation is fitted and rho_ is NaN",
                           DegenerateEstimateWarning, stacklevel=2)
@@ -292,9 +300,9 @@ class SelectionMFBase(BaseEstimator):
         self.n_iter_ = result.n_iter
         self.converged_ = result.converged
         self.convergence_message_ = result.message
-        self.n_pairs_, self.n_observed_ = pairs.n_pairs, int(o.sum())
+        self.n_pairs_, self.n_observed_ = pairs.n_total, int(o.sum())
         self.n_users_, self.n_items_ = pairs.n_users, pairs.n_items
-        reported = self._with_unbiased(self._reported_likelihood(plain_likelihood))
+        reported = self._wrapped(self._reported_likelihood(plain_likelihood))
         # loglik_ in the user's units: the outcome densities' Jacobian of standardising.
         self.loglik_ = (float(reported.loglik_grad(self.theta_, layout, pairs, self.backend)[0])
                         - self._log_jacobian(int(o.sum()) + self.n_unbiased_))
@@ -393,11 +401,49 @@ class SelectionMFBase(BaseEstimator):
                              "needs its outcome")
         return y
 
-    def _with_unbiased(self, likelihood):
-        """``likelihood`` with the MAR slice's outcome density added, when there is one."""
+    def _wrapped(self, likelihood):
+        """``likelihood`` with the terms of this fit's data added: the unlisted pairs'
+        (``unobserved="complement"``) and the MAR slice's outcome density (if any)."""
+        if self.unobserved == "complement":
+            likelihood = WithComplement(likelihood)
         if getattr(self, "_unbiased", None) is None:
             return likelihood
         return WithUnbiasedSlice(likelihood, self._unbiased, self._outcome_kind)
+
+    def _check_log(self, o, n_features):
+        """What ``unobserved="complement"`` needs of X: a log, and no pair features in g_o."""
+        if not o.all():
+            raise ValueError(
+                f"unobserved='complement' reads X as the log of observed pairs (every other "
+                f"pair of the seen users x items is unobserved), but o is 0 on "
+                f"{int((~o).sum())} rows; drop those rows, or list every pair with "
+                f"unobserved='listed'")
+        codes = (self.user_encoder_.codes_.astype(np.int64) * self.item_encoder_.n
+                 + self.item_encoder_.codes_)
+        if np.unique(codes).size != codes.size:
+            raise ValueError(f"X lists {codes.size - np.unique(codes).size} (user, item) "
+                             "pair(s) more than once; with unobserved='complement' each pair "
+                             "of the log must appear once")
+        outcome_only = {self._feature_position("outcome_only", c, n_features)
+                        for c in (self.outcome_only or [])}
+        in_selection = sorted(set(range(n_features)) - outcome_only)
+        if in_selection:
+            raise ValueError(
+                f"unobserved='complement' cannot score the unlisted pairs on side features, "
+                f"which are known only for the logged pairs: declare X column(s) "
+                f"{[c + 2 for c in in_selection]} outcome_only (they then enter g_r alone), "
+                f"or list every pair with unobserved='listed'")
+        if self.solver == "adam":
+            raise ValueError("solver='adam' samples mini-batches of listed pairs, and "
+                             "unobserved='complement' does not list the unobserved ones; "
+                             "use solver='lbfgs'")
+        if self.alpha < 1.0:
+            raise ValueError("alpha < 1 (the combined objective) needs every pair listed; "
+                             "use unobserved='listed'")
+        if self.cov_type == "robust":
+            raise ValueError("cov_type='robust' needs every pair's score, and "
+                             "unobserved='complement' never lists the unobserved pairs; use "
+                             "cov_type='hessian' or unobserved='listed'")
 
     def _scaling(self, layout, pairs, theta, objective):
         """L-BFGS's change of variables at ``theta`` (see ``scaling``)."""
@@ -452,12 +498,12 @@ class SelectionMFBase(BaseEstimator):
         return start
 
     def _initial_theta(self, layout, pairs, rng):
-        blocks = {"mu_o": ndtri(np.clip(pairs.o.mean(), 1e-6, 1 - 1e-6))}
+        blocks = {"mu_o": ndtri(np.clip(pairs.observed_share, 1e-6, 1 - 1e-6))}
         for tag in ("o", "r"):
             for name in ("P", "Q"):
                 shape = layout.shapes[f"{name}_{tag}"]
                 blocks[f"{name}_{tag}"] = rng.normal(0.0, self.init_scale, shape)
-        if self.init == "spectral" and not pairs.o.all():
+        if self.init == "spectral" and (pairs.complement or not pairs.o.all()):
             spectral = spectral_start(pairs, self.n_factors, rng,
                                       self._outcome_slope(pairs.r[pairs.o]))
             if spectral is not None:

@@ -13,7 +13,7 @@ factors. The spectral start reads biases and factors off the data instead:
 
 import numpy as np
 import scipy.sparse
-from scipy.sparse.linalg import ArpackError, svds
+from scipy.sparse.linalg import ArpackError, LinearOperator, svds
 from scipy.special import ndtri
 from scipy.stats import norm
 
@@ -61,12 +61,16 @@ def spectral_start(pairs, n_factors, rng, outcome_slope=1.0):
     if n_factors >= min(pairs.n_users, pairs.n_items) - 1:
         return None
     o = pairs.o.astype(float)
-    p = float(np.clip(o.mean(), 1e-6, 1 - 1e-6))
+    p = float(np.clip(pairs.observed_share, 1e-6, 1 - 1e-6))
     slope = norm.pdf(ndtri(p))
     everything = np.ones(pairs.n_pairs, dtype=bool)
     blocks = {}
-    for tag, values, rows, scale in (("o", o, everything, slope),
-                                       ("r", pairs.r, pairs.o, outcome_slope)):
+    equations = [("r", pairs.r, pairs.o, outcome_slope)]
+    if pairs.complement:
+        blocks.update(_log_selection_start(pairs, n_factors, p, slope, rng))
+    else:
+        equations.insert(0, ("o", o, everything, slope))
+    for tag, values, rows, scale in equations:
         bu, bi, users, items, resid = _centred(pairs, values, rows, scale)
         blocks[f"bu_{tag}"], blocks[f"bi_{tag}"] = bu, bi
         if n_factors:
@@ -74,4 +78,39 @@ def spectral_start(pairs, n_factors, rng, outcome_slope=1.0):
             factors = _factors(pairs, users, items, resid, n_factors, share, rng)
             if factors is not None:
                 blocks[f"P_{tag}"], blocks[f"Q_{tag}"] = factors
+    return blocks
+
+
+def _log_selection_start(pairs, n_factors, p, slope, rng):
+    """The selection blocks when ``pairs`` is a log (every unlisted pair unobserved).
+
+    The same reading as for a listed grid, on the dense 0/1 matrix O of the log, which
+    is never built: the doubly-centred residual O - p - b_u - b_i is a sparse matrix
+    plus rank-two terms, so ARPACK works on it as a linear operator.
+    """
+    n_u, n_i = pairs.by_user("r"), pairs.by_item("r")  # logged pairs per user / item
+    bu = (n_u - p * pairs.n_items) / (pairs.n_items + 1.0)
+    bi = (n_i - p * pairs.n_users - bu.sum()) / (pairs.n_users + 1.0)
+    blocks = {"bu_o": bu / slope, "bi_o": bi / slope}
+    if not n_factors:
+        return blocks
+    O = scipy.sparse.csr_matrix((np.ones(pairs.n_pairs), (pairs.users, pairs.items)),
+                                shape=(pairs.n_users, pairs.n_items))
+    row = p + bu  # the residual is O - row 1' - 1 bi'
+
+    def matvec(x):
+        x = np.ravel(x)
+        return O @ x - row * x.sum() - bi @ x
+
+    def rmatvec(y):
+        y = np.ravel(y)
+        return O.T @ y - row @ y - bi * y.sum()
+
+    residual = LinearOperator(O.shape, matvec=matvec, rmatvec=rmatvec, dtype=float)
+    try:
+        U, S, Vt = svds(residual, k=n_factors, v0=rng.standard_normal(min(O.shape)))
+    except ArpackError:
+        return blocks
+    root = np.sqrt(S / slope)  # the factors of residual / slope, as for a listed grid
+    blocks["P_o"], blocks["Q_o"] = U * root, Vt.T * root
     return blocks

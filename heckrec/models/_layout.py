@@ -81,14 +81,19 @@ class ParamLayout:
         n_i = np.diff(pairs.item_ptr).astype(float)
         n_obs = float(pairs.o.sum())
         d = np.empty(self.size)
-        for tag, n_all in (("o", float(pairs.n_pairs)), ("r", n_obs)):
+        for tag, n_all in (("o", float(pairs.n_total)), ("r", n_obs)):
             share = 1.0 if tag == "o" else n_obs / pairs.n_pairs
             P, Q = getattr(p, f"P_{tag}"), getattr(p, f"Q_{tag}")
+            # a log's selection equation also has every unlisted pair of the grid
+            rows_u = pairs.by_user("o") if tag == "o" and pairs.complement else n_u
+            rows_i = pairs.by_item("o") if tag == "o" and pairs.complement else n_i
             d[self.slices[f"mu_{tag}"]] = n_all
-            d[self.slices[f"bu_{tag}"]] = share * n_u
-            d[self.slices[f"bi_{tag}"]] = share * n_i
-            d[self.slices[f"P_{tag}"]] = share * np.outer(n_u, np.mean(Q**2, axis=0) + 1e-2).ravel()
-            d[self.slices[f"Q_{tag}"]] = share * np.outer(n_i, np.mean(P**2, axis=0) + 1e-2).ravel()
+            d[self.slices[f"bu_{tag}"]] = share * rows_u
+            d[self.slices[f"bi_{tag}"]] = share * rows_i
+            d[self.slices[f"P_{tag}"]] = share * np.outer(rows_u, np.mean(Q**2, axis=0)
+                                                          + 1e-2).ravel()
+            d[self.slices[f"Q_{tag}"]] = share * np.outer(rows_i, np.mean(P**2, axis=0)
+                                                          + 1e-2).ravel()
             d[self.slices[f"w_{tag}"]] = n_all * (np.mean(pairs.F**2, axis=0) + 1e-12)
         for name in self.scalars:
             d[self.slices[name]] = max(n_obs, 1.0)

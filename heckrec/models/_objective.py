@@ -31,7 +31,7 @@ class PenalisedObjective:
         self.penalty = np.select([mask == 1.0, mask == 2.0, mask == 3.0],
                                  [reg_factors, reg_bias, reg_rho], 0.0)
         self.frozen = frozen
-        self.scale = float(pairs.n_pairs)
+        self.scale = float(pairs.n_total)
         self.n_evals = 0
 
     def penalty_value(self, theta):

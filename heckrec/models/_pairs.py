@@ -19,9 +19,14 @@ class PairSet:
         Observation indicator.
     F : ndarray of shape (n_pairs, n_features)
         Side features of each pair.
+    complement : bool, default=False
+        The pairs are a log (all observed) and every other pair of the
+        ``n_users x n_items`` grid is unobserved (``unobserved="complement"``):
+        the likelihood then adds those pairs' term from the factors
+        (:mod:`heckrec.models._complement`) without listing them.
     """
 
-    def __init__(self, users, items, r, o, F, n_users, n_items):
+    def __init__(self, users, items, r, o, F, n_users, n_items, complement=False):
         order = np.argsort(users, kind="stable")
         self.users = np.ascontiguousarray(users[order], dtype=np.int64)
         self.items = np.ascontiguousarray(items[order], dtype=np.int64)
@@ -32,10 +37,48 @@ class PairSet:
         self.user_ptr = _pointer(self.users, self.n_users)
         self.item_order = np.argsort(self.items, kind="stable").astype(np.int64)
         self.item_ptr = _pointer(self.items[self.item_order], self.n_items)
+        self.complement = bool(complement)
+        # The users whose unlisted pairs this set's likelihood sweeps (a partition's
+        # range under backend="dask"; every user otherwise).
+        self.sweep_users = (0, self.n_users)
 
     @property
     def n_pairs(self):
+        """Number of listed pairs (the rows of X)."""
         return self.users.shape[0]
+
+    @property
+    def n_unlisted(self):
+        """Unobserved pairs the likelihood counts without listing (0 unless ``complement``)."""
+        if not self.complement:
+            return 0
+        start, stop = self.sweep_users
+        listed = int(self.user_ptr[stop] - self.user_ptr[start])
+        return (stop - start) * self.n_items - listed
+
+    @property
+    def n_total(self):
+        """All pairs in the likelihood: listed plus unlisted."""
+        return self.n_pairs + self.n_unlisted
+
+    @property
+    def observed_share(self):
+        """Share of the likelihood's pairs that are observed."""
+        return float(self.o.sum()) / max(1, self.n_total)
+
+    def by_user(self, tag):
+        """Pairs per user in the ``tag`` equation ("o": selection, "r": outcome)."""
+        if tag == "o" and self.complement:
+            return np.full(self.n_users, float(self.n_items))
+        mask = self.o if tag == "r" else np.ones(self.n_pairs, dtype=bool)
+        return np.bincount(self.users[mask], minlength=self.n_users).astype(float)
+
+    def by_item(self, tag):
+        """Pairs per item in the ``tag`` equation."""
+        if tag == "o" and self.complement:
+            return np.full(self.n_items, float(self.n_users))
+        mask = self.o if tag == "r" else np.ones(self.n_pairs, dtype=bool)
+        return np.bincount(self.items[mask], minlength=self.n_items).astype(float)
 
     def workspace(self, count=2):
         """``count`` per-pair float buffers, allocated once per PairSet and reused.

@@ -55,14 +55,16 @@ class BlockScaling(DiagonalScaling):
         self.blocks = []  # (index array (rows, k+1), A (rows, k+1, k+1), A^-1)
         p = layout.unpack(theta)
         k = layout.shapes["P_o"][1]
-        p_obs = float(np.clip(pairs.o.mean(), 1e-6, 1 - 1e-6))
+        p_obs = float(np.clip(pairs.observed_share, 1e-6, 1 - 1e-6))
         mu = ndtri(p_obs)
         weights = {"o": norm.pdf(mu) ** 2 / (p_obs * (1 - p_obs)),
                    "r": float(np.exp(-2 * p.s)) if "s" in layout.shapes else 1.0}
         ones = np.ones(pairs.n_pairs)
         incidence = {
-            "o": scipy.sparse.csr_matrix((ones, (pairs.users, pairs.items)),
-                                         shape=(pairs.n_users, pairs.n_items)),
+            # a log's selection equation has every pair of the grid
+            "o": (_AllPairs(pairs.n_users, pairs.n_items) if pairs.complement else
+                  scipy.sparse.csr_matrix((ones, (pairs.users, pairs.items)),
+                                          shape=(pairs.n_users, pairs.n_items))),
             "r": scipy.sparse.csr_matrix((pairs.o.astype(float), (pairs.users, pairs.items)),
                                          shape=(pairs.n_users, pairs.n_items)),
         }
@@ -106,3 +108,20 @@ class BlockScaling(DiagonalScaling):
         for index, _, A_inv in self.blocks:
             out[index] = np.einsum("rji,rj->ri", A_inv, grad[index])
         return out
+
+
+class _AllPairs:
+    """The all-ones users x items incidence, without storing it (``@`` sums the rows)."""
+
+    def __init__(self, n_rows, n_cols):
+        self.shape = (n_rows, n_cols)
+
+    @property
+    def T(self):
+        return _AllPairs(self.shape[1], self.shape[0])
+
+    def tocsr(self):
+        return self
+
+    def __matmul__(self, x):
+        return np.broadcast_to(x.sum(axis=0), (self.shape[0],) + x.shape[1:])

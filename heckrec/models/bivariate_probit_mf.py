@@ -64,7 +64,7 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
         Draws for ``"ghk"`` and ``"mc"`` (unused by ``"exact"``).
     reg_factors, reg_bias, reg_rho, solver, max_iter, tol, learning_rate, batch_size, init, \
 init_scale, scaling, compute_se, cov_type, fixed_rho, warm_start, alpha, debias_loss, \
-propensity_clip, selection_only, outcome_only, random_state, verbose
+propensity_clip, selection_only, outcome_only, unobserved, random_state, verbose
         As in :class:`heckrec.HeckmanMFRegressor`, except the penalties' defaults,
         ``reg_factors=1.0`` and ``reg_bias=0.1``: rank 8 at 100 / 10 left Coat
         degenerate here too, and with a MAR slice ran rho to +1 (measured by
@@ -125,7 +125,8 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
                  batch_size=65536, init="spectral", init_scale=0.1, scaling="block",
                  backend="numba", compute_se=True, cov_type="hessian", fixed_rho=None,
                  warm_start=False, alpha=1.0, debias_loss="naive", propensity_clip=0.05,
-                 selection_only=None, outcome_only=None, random_state=None, verbose=0):
+                 selection_only=None, outcome_only=None, unobserved="listed",
+                 random_state=None, verbose=0):
         super().__init__(n_factors, reg_factors=reg_factors, reg_bias=reg_bias, reg_rho=reg_rho,
                          solver=solver,
                          max_iter=max_iter, tol=tol, learning_rate=learning_rate,
@@ -134,7 +135,8 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
                          cov_type=cov_type, fixed_rho=fixed_rho, warm_start=warm_start,
                          alpha=alpha, debias_loss=debias_loss,
                          propensity_clip=propensity_clip, selection_only=selection_only,
-                         outcome_only=outcome_only, random_state=random_state,
+                         outcome_only=outcome_only, unobserved=unobserved,
+                         random_state=random_state,
                          verbose=verbose)
         self.likelihood = likelihood
         self.n_draws = n_draws
@@ -302,7 +304,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
             self._warn_degenerate(f"rho_ = {self.rho_:+.4f} is at the boundary +-1")
             return
         if self._wants_standard_errors():
-            exact = PenalisedObjective(self._with_unbiased(BivariateProbitLikelihood("exact")),
+            exact = PenalisedObjective(self._wrapped(BivariateProbitLikelihood("exact")),
                                        self._layout,
                                        self._pairs, self.reg_factors, self.reg_bias,
                                        self.backend, self._frozen, self.reg_rho)

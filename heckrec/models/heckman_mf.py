@@ -150,6 +150,14 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         promotion) identifies rho beyond the normal functional form, as in a
         classic Heckman model. Fits with exclusions use L-BFGS (the
         block-Newton sweeps need every weight free).
+    unobserved : {"listed", "complement"}, default="listed"
+        ``"listed"``: X lists every pair, observed or not (``o`` says which).
+        ``"complement"``: X is the interaction log (the observed pairs only) and every
+        other pair of the seen users x seen items is unobserved; their term of the
+        likelihood is swept from the selection factors without listing them, so
+        memory grows with the log, not the grid (issue 15). Side features must then
+        be ``outcome_only`` (they are known only for logged pairs), and the fit uses
+        L-BFGS with Hessian standard errors.
     random_state : int, RandomState or None
         Seeds the initial factors and Adam's batches.
     verbose : int, default=0

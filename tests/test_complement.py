@@ -1,0 +1,211 @@
+"""unobserved="complement": the fit from the interaction log alone (issue 15).
+
+Truths used: the dense grid's log Phi(-g_o) by scipy over every unlisted pair, central
+finite differences, and the same model fitted with every pair listed (the optimum must be
+the same: rho_ to 1e-5, loglik_ to 1e-8 relative, the issue's Done-when).
+"""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from scipy.special import log_ndtr, ndtr
+
+from heckrec import BivariateProbitMF, HeckmanMFRegressor
+from heckrec.datasets import make_selection_mf
+from heckrec.models._complement import unobserved_term
+from heckrec.models._layout import ParamLayout
+from heckrec.models._pairs import PairSet
+
+
+def _log_problem(n_users=37, n_items=23, k=3, share=0.2, seed=0):
+    rng = np.random.default_rng(seed)
+    users = np.repeat(np.arange(n_users), n_items)
+    items = np.tile(np.arange(n_items), n_users)
+    logged = rng.random(users.size) < share
+    order = rng.permutation(int(logged.sum()))  # a log comes in any order
+    lu, li = users[logged][order], items[logged][order]
+    pairs = PairSet(lu, li, np.ones(lu.size), np.ones(lu.size, dtype=bool),
+                    np.empty((lu.size, 0)), n_users, n_items, complement=True)
+    layout = ParamLayout(n_users, n_items, k, 0)
+    theta = rng.normal(0.0, 0.5, layout.size)
+    theta[layout.index("mu_o")] = -1.0
+    unlisted = np.ones((n_users, n_items), dtype=bool)
+    unlisted[lu, li] = False
+    return pairs, layout, theta, unlisted
+
+
+@pytest.mark.parametrize("backend", ["numba", "numpy"])
+def test_sweep_matches_the_dense_grid(backend):
+    """The swept term equals scipy's log Phi(-g_o) summed over every unlisted pair of the
+    dense grid (to 1e-12 relative: both are sums of ~700 terms of accurate logs)."""
+    pairs, layout, theta, unlisted = _log_problem()
+    p = layout.unpack(theta)
+    G = p.mu_o + p.bu_o[:, None] + p.bi_o[None, :] + p.P_o @ p.Q_o.T
+    expected = log_ndtr(-G)[unlisted].sum()
+    ll, _ = unobserved_term(theta, layout, pairs, backend)
+    assert ll == pytest.approx(expected, rel=1e-12)
+    assert pairs.n_unlisted == unlisted.sum()
+
+
+def test_sweep_gradient_by_finite_differences():
+    """Every gradient entry against a central difference (step 1e-6: the error is
+    O(h^2 * third derivative * n) + O(eps * |ll| / h), about 1e-6 here; 1e-5 abs)."""
+    pairs, layout, theta, _ = _log_problem(n_users=9, n_items=7, k=2)
+    _, grad = unobserved_term(theta, layout, pairs)
+    fd = np.empty_like(theta)
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = 1e-6
+        fd[j] = (unobserved_term(theta + e, layout, pairs)[0]
+                 - unobserved_term(theta - e, layout, pairs)[0]) / 2e-6
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-5)
+    # only the selection equation's blocks move the unobserved term
+    outcome = np.concatenate([np.arange(layout.size)[layout.slices[n]]
+                              for n in layout.shapes if n.endswith("_r") or n in ("a", "s")])
+    assert np.all(grad[outcome] == 0.0)
+
+
+def test_numba_sweep_equals_its_numpy_twin():
+    """The kernel against the array twin (the cupy path's code), gradient to 1e-12."""
+    pairs, layout, theta, _ = _log_problem(n_users=120, n_items=50, k=4)
+    ll_a, g_a = unobserved_term(theta, layout, pairs, "numba")
+    ll_b, g_b = unobserved_term(theta, layout, pairs, "numpy")
+    assert ll_a == pytest.approx(ll_b, rel=1e-13)
+    np.testing.assert_allclose(g_a, g_b, rtol=1e-12, atol=1e-12)
+
+
+def test_sweep_bitwise_across_thread_counts():
+    """The blocks are fixed by the sizes, not the threads, so 1 and 2 threads agree."""
+    script = ("import sys; sys.path.insert(0, %r)\n"
+              "from test_complement import _log_problem\n"
+              "from heckrec.models._complement import unobserved_term\n"
+              "pairs, layout, theta, _ = _log_problem(n_users=300, n_items=40)\n"
+              "ll, g = unobserved_term(theta, layout, pairs)\n"
+              "import hashlib\n"
+              "print(ll.hex(), hashlib.sha256(g.tobytes()).hexdigest())\n") % os.path.dirname(__file__)
+    runs = [subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           env={**os.environ, "NUMBA_NUM_THREADS": str(t)},
+                           check=True).stdout for t in (1, 2)]
+    assert runs[0] == runs[1] and runs[0].strip()
+
+
+def _fit_both(Est, X, y, o, fit_params=None, **params):
+    """The same model from the listed grid and from its log (the observed rows)."""
+    observed = o.astype(bool)
+    common = dict(tol=1e-12, max_iter=5000, random_state=0, **params)
+    fit_params = fit_params or {}
+    listed = Est(unobserved="listed", **common).fit(X, y, o, **fit_params)
+    log = Est(unobserved="complement", **common).fit(X[observed], y[observed], **fit_params)
+    return listed, log
+
+
+# The binary model's rho is barely identified on a small grid without anchors (issue 13:
+# it runs to the boundary here), so its comparison gets a MAR slice of 300 pairs, which
+# puts the optimum inside (rho_ 0.55 +- 0.06 at the truth 0.5).
+@pytest.mark.parametrize("Est,outcome,params,n_mar", [
+    (HeckmanMFRegressor, "continuous", {"n_factors": 2}, 0),
+    (BivariateProbitMF, "binary", {"n_factors": 0, "reg_bias": 0.1}, 300)])
+def test_complement_has_the_listed_optimum(Est, outcome, params, n_mar):
+    """Issue 15's Done-when: rho_ to 1e-5 and loglik_ to 1e-8 relative, and the SEs
+    (the complement's by differenced gradients, the listed one's exact product) to 1e-3
+    relative."""
+    X, y, o, truth = make_selection_mf(80, 50, n_factors=params["n_factors"], rho=0.5,
+                                       density=0.2, outcome=outcome, random_state=1)
+    rng = np.random.default_rng(0)
+    mar = rng.choice(np.flatnonzero(o == 0), n_mar, replace=False)
+    slice_ = {}
+    if n_mar:  # labels of randomly exposed pairs: their marginal P(r = 1) = Phi(g_r)
+        slice_ = {"X_unbiased": X[mar],
+                  "y_unbiased": (rng.random(n_mar) < ndtr(truth["g_r"][mar])).astype(float)}
+    listed, log = _fit_both(Est, X, y, o, fit_params=slice_, **params)
+    assert listed.degenerate_ is None and abs(listed.rho_) < 0.99
+    assert log.rho_ == pytest.approx(listed.rho_, abs=1e-5)
+    assert log.loglik_ == pytest.approx(listed.loglik_, rel=1e-8)
+    assert log.rho_se_ == pytest.approx(listed.rho_se_, rel=1e-3)
+    assert log.n_pairs_ == listed.n_pairs_ == 80 * 50
+    assert log.n_observed_ == listed.n_observed_
+    rows = X[:7]
+    np.testing.assert_allclose(log.predict(rows), listed.predict(rows), atol=1e-5)
+
+
+def test_complement_with_outcome_features_and_a_mar_slice():
+    """Outcome-only side features and a MAR slice work from the log as from the grid."""
+    X, y, o, truth = make_selection_mf(70, 40, n_factors=1, rho=0.4, density=0.25,
+                                       n_features=1, random_state=3)
+    rng = np.random.default_rng(0)
+    mar = rng.choice(np.flatnonzero(o == 0), 40, replace=False)
+    y_mar = truth["g_r"][mar] + rng.standard_normal(40)  # sigma = 1
+    listed, log = _fit_both(HeckmanMFRegressor, X, y, o, n_factors=1, outcome_only=[2])
+    slice_listed = HeckmanMFRegressor(n_factors=1, outcome_only=[2], tol=1e-12,
+                                      max_iter=5000, random_state=0)
+    slice_log = HeckmanMFRegressor(n_factors=1, outcome_only=[2], tol=1e-12, max_iter=5000,
+                                   random_state=0, unobserved="complement")
+    slice_listed.fit(X, y, o, X_unbiased=X[mar], y_unbiased=y_mar)
+    observed = o.astype(bool)
+    slice_log.fit(X[observed], y[observed], X_unbiased=X[mar], y_unbiased=y_mar)
+    for a, b in ((listed, log), (slice_listed, slice_log)):
+        assert b.rho_ == pytest.approx(a.rho_, abs=1e-5)
+        assert b.loglik_ == pytest.approx(a.loglik_, rel=1e-8)
+    assert slice_log.rho_ != pytest.approx(log.rho_, abs=1e-3)  # the slice did enter
+
+
+def test_complement_numpy_backend_matches_numba():
+    X, y, o, _ = make_selection_mf(50, 30, n_factors=1, density=0.3, random_state=2)
+    observed = o.astype(bool)
+    fits = [HeckmanMFRegressor(n_factors=1, tol=1e-12, unobserved="complement", backend=b,
+                               random_state=0).fit(X[observed], y[observed])
+            for b in ("numba", "numpy")]
+    assert fits[0].rho_ == pytest.approx(fits[1].rho_, abs=1e-6)
+
+
+@pytest.mark.parametrize("params,fit_o,match", [
+    ({}, "zeros", "o is 0 on"),
+    ({}, "duplicate", "more than once"),
+    ({}, "feature", r"declare X column\(s\) \[2\] outcome_only"),
+    ({"solver": "adam"}, None, "solver='adam'"),
+    ({"cov_type": "robust"}, None, "cov_type='robust'"),
+    ({"alpha": 0.5}, None, "alpha < 1"),
+])
+def test_complement_rejects_what_it_cannot_fit(params, fit_o, match):
+    X, y, o, _ = make_selection_mf(30, 20, n_factors=0, n_features=1, density=0.3,
+                                   random_state=0)
+    observed = o.astype(bool)
+    X_log, y_log, o_log = X[observed], y[observed], None
+    if fit_o == "zeros":
+        X_log, y_log, o_log = X, np.where(observed, y, 0.0), o
+    elif fit_o == "duplicate":
+        X_log, y_log = np.vstack([X_log, X_log[:1]]), np.concatenate([y_log, y_log[:1]])
+    if fit_o != "feature":
+        params = {"outcome_only": [2], **params}
+    est = HeckmanMFRegressor(n_factors=0, unobserved="complement", **params)
+    with pytest.raises(ValueError, match=match):
+        est.fit(X_log, y_log, o_log)
+
+
+def test_complement_of_a_full_log_is_no_selection():
+    """A log that holds every pair of its users x items leaves nothing unobserved."""
+    X, y, o, _ = make_selection_mf(20, 10, n_factors=0, density=0.3, random_state=0)
+    with pytest.warns(Warning, match="every pair is observed"):
+        est = HeckmanMFRegressor(n_factors=0, unobserved="complement").fit(X, np.nan_to_num(y))
+    assert np.isnan(est.rho_)
+
+
+def test_complement_warns_nothing_extra_on_a_plain_fit():
+    X, y, o, _ = make_selection_mf(40, 30, n_factors=1, density=0.25, random_state=5)
+    observed = o.astype(bool)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        HeckmanMFRegressor(n_factors=1, unobserved="complement").fit(X[observed], y[observed])
+
+
+def test_cv_refuses_the_complement():
+    from heckrec import HeckmanMFRegressorCV
+
+    X, y, o, _ = make_selection_mf(20, 10, n_factors=0, density=0.3, random_state=0)
+    cv = HeckmanMFRegressorCV(estimator_params={"unobserved": "complement"})
+    with pytest.raises(ValueError, match="not supported"):
+        cv.fit(X[o == 1], y[o == 1])
