@@ -39,6 +39,20 @@ def test_yahoo_grid_outcome_and_test_pairs(tmp_path):
     np.testing.assert_array_equal(data.rating_test, [4, 1, 3])
 
 
+def test_yahoo_as_log_keeps_the_rows_of_the_file(tmp_path):
+    """as_log: the training log as it is (issue 15), the test pairs unchanged."""
+    folder = _write(tmp_path / "yahoo", YAHOO_FILES, YAHOO_TRAIN, YAHOO_TEST, "\t")
+    log, grid = load_yahoo_r3(folder, as_log=True), load_yahoo_r3(folder)
+    assert [tuple(row) for row in log.X_train.itertuples(index=False)] == \
+        [(u, i) for u, i, _ in YAHOO_TRAIN]
+    np.testing.assert_array_equal(log.rating_train, [r for _, _, r in YAHOO_TRAIN])
+    np.testing.assert_array_equal(log.r_train, [1.0, 0.0, 1.0, 0.0])
+    assert log.o_train.tolist() == [1, 1, 1, 1]
+    assert "unobserved='complement'" in log.DESCR
+    for key in ("X_test", "r_test", "rating_test"):
+        np.testing.assert_array_equal(np.asarray(log[key]), np.asarray(grid[key]))
+
+
 def test_kuairec_threshold_is_a_parameter(tmp_path):
     train = [(14, 133, 0.5), (14, 140, 2.0), (20, 133, 3.1)]
     test = [(14, 150, 2.5), (20, 140, 0.0)]

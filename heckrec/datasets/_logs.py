@@ -3,7 +3,8 @@
 Their licences forbid shipping them, so the loaders read the original files from a
 path and return the structure ``load_coat`` returns: every (user, item) pair of the
 training grid with the observed outcome and the observation indicator, and the MAR
-test pairs with their outcomes.
+test pairs with their outcomes. ``as_log=True`` keeps the training log as it is, for
+``unobserved="complement"`` (issue 15).
 """
 
 from pathlib import Path
@@ -108,8 +109,24 @@ def _grid_bunch(train, test, value_name, threshold, descr):
         DESCR=descr)
 
 
-def _load_log(path, names, sep, value_name, threshold, dataset, where):
-    """Check the folder, read its (train, test) files and build the grid structure."""
+def _log_bunch(train, test, value_name, threshold, descr):
+    """The structure of :func:`_grid_bunch` with only the logged training pairs (``as_log``)."""
+    value = train[value_name].to_numpy()
+    test_value = test[value_name].to_numpy()
+    return Bunch(
+        X_train=train[["user", "item"]].reset_index(drop=True),
+        r_train=(value >= threshold).astype(float),
+        o_train=np.ones(len(train), dtype=int),
+        X_test=test[["user", "item"]].reset_index(drop=True),
+        r_test=(test_value >= threshold).astype(float),
+        **{f"{value_name}_train": value, f"{value_name}_test": test_value},
+        DESCR=descr + " The training part is the log alone: fit it with "
+                      "unobserved='complement'.")
+
+
+def _load_log(path, names, sep, value_name, threshold, dataset, where, as_log=False):
+    """Check the folder, read its (train, test) files and build the grid structure
+    (or, with ``as_log``, keep the training log as it is)."""
     _check_threshold(threshold)
     path = Path(path)
     if not path.is_dir():
@@ -119,10 +136,11 @@ def _load_log(path, names, sep, value_name, threshold, dataset, where):
     if missing:
         raise FileNotFoundError(f"{dataset}: {', '.join(missing)} not found in {path}. {where}")
     train, test = (_read_triples(path / name, sep, value_name) for name in names)
-    return _grid_bunch(train, test, value_name, threshold, f"{dataset} read from {path}.")
+    build = _log_bunch if as_log else _grid_bunch
+    return build(train, test, value_name, threshold, f"{dataset} read from {path}.")
 
 
-def load_yahoo_r3(path, threshold=3):
+def load_yahoo_r3(path, threshold=3, as_log=False):
     """Yahoo! R3 music ratings read from the original Webscope files.
 
     Training: 311,704 ratings that 15,400 users chose to give to 1,000 songs (MNAR).
@@ -138,6 +156,10 @@ def load_yahoo_r3(path, threshold=3):
         1-based ids, no header).
     threshold : float, default=3
         Ratings at or above it are positive (r = 1), as in the paper's code.
+    as_log : bool, default=False
+        Return the training log as it is (311,704 rows, every one observed) instead of
+        the grid, for a fit with ``unobserved="complement"``: the grid's 1.54e7 pairs
+        are then never built. That fit's grid is the users x songs of the log.
 
     Returns
     -------
@@ -147,12 +169,13 @@ def load_yahoo_r3(path, threshold=3):
         250 MB), ids as in the files; r_train : 1.0 / 0.0 where rated, NaN elsewhere;
         o_train : 1 where rated; X_test, r_test : the MAR pairs and their binarised
         ratings; rating_train (NaN where unrated), rating_test : the raw ratings; DESCR.
+        With ``as_log``, X_train, r_train, o_train and rating_train hold the log's rows.
     """
     return _load_log(path, YAHOO_FILES, "\t", "rating", threshold, "Yahoo! R3",
-                     "Obtain them from Yahoo! Webscope (dataset R3).")
+                     "Obtain them from Yahoo! Webscope (dataset R3).", as_log)
 
 
-def load_kuairec(path, threshold=2.0):
+def load_kuairec(path, threshold=2.0, as_log=False):
     """KuaiRec short-video watch ratios, in the split the paper's code uses.
 
     Training: ``user.txt``, the users' own viewing log (MNAR). Test: ``random.txt``,
@@ -167,6 +190,9 @@ def load_kuairec(path, threshold=2.0):
         Folder holding ``user.txt`` and ``random.txt``.
     threshold : float, default=2.0
         A watch ratio at or above it is positive (r = 1), as in the paper's code.
+    as_log : bool, default=False
+        As in :func:`load_yahoo_r3`: the viewing log alone, for
+        ``unobserved="complement"``.
 
     Returns
     -------
@@ -175,4 +201,4 @@ def load_kuairec(path, threshold=2.0):
         for the raw values.
     """
     return _load_log(path, KUAIREC_FILES, ",", "watch_ratio", threshold, "KuaiRec",
-                     "Get KuaiRec from github.com/chongminggao/KuaiRec.")
+                     "Get KuaiRec from github.com/chongminggao/KuaiRec.", as_log)
