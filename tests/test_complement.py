@@ -209,3 +209,24 @@ def test_cv_refuses_the_complement():
     cv = HeckmanMFRegressorCV(estimator_params={"unobserved": "complement"})
     with pytest.raises(ValueError, match="not supported"):
         cv.fit(X[o == 1], y[o == 1])
+
+
+def test_make_selection_log_draws_the_model_of_the_grid():
+    """The log simulator's observed share and outcome mean match the model (checked
+    against the dense scores it implies): share to 3 SEs, ids inside the grid."""
+    from heckrec.datasets import make_selection_log
+
+    X, r, truth = make_selection_log(300, 200, n_factors=2, rho=0.0, density=0.05,
+                                     random_state=0, chunk_pairs=7000)
+    G = (truth["mu_o"] + truth["bu_o"][:, None] + truth["bi_o"][None, :]
+         + truth["P_o"] @ truth["Q_o"].T)
+    p = ndtr(G).mean()
+    se = np.sqrt((ndtr(G) * (1 - ndtr(G))).sum()) / G.size
+    assert abs(X.shape[0] / G.size - p) < 3 * se
+    assert abs(p - 0.05) < 0.01
+    assert X[:, 0].max() < 300 and X[:, 1].max() < 200
+    assert np.unique(X[:, 0] * 200 + X[:, 1]).size == X.shape[0]
+    # rho = 0: the outcome mean of observed pairs is the mean g_r over them
+    G_r = (truth["mu_r"] + truth["bu_r"][:, None] + truth["bi_r"][None, :]
+           + truth["P_r"] @ truth["Q_r"].T)
+    assert abs(r.mean() - G_r[X[:, 0], X[:, 1]].mean()) < 4 / np.sqrt(r.size)

@@ -132,3 +132,76 @@ def make_tobit2(n=1000, rho=0.5, sigma=2.0, random_state=None):
     s = (Z @ [0.3, 1.0, -0.8] + u_s > 0).astype(int)
     y = np.where(s == 1, X @ [1.0, 0.5, -1.0] + sigma * u_o, np.nan)
     return y, X, s, Z
+
+
+def make_selection_log(n_users=15400, n_items=1000, n_factors=4, rho=0.5, sigma=1.0,
+                       density=0.02, outcome="continuous", factor_scale=0.7, bias_scale=0.3,
+                       random_state=None, chunk_pairs=4_000_000):
+    """Simulate the model of :func:`make_selection_mf` and return only the log.
+
+    The grid is drawn by blocks of users and only the observed pairs are kept, so memory
+    grows with the log (fit it with ``unobserved="complement"``), not with
+    ``n_users * n_items``. Without side features.
+
+    Parameters
+    ----------
+    n_users, n_items, n_factors, rho, sigma, density, outcome, factor_scale, bias_scale, \
+random_state
+        As in :func:`make_selection_mf`.
+    chunk_pairs : int, default=4_000_000
+        Grid pairs drawn at a time.
+
+    Returns
+    -------
+    X : ndarray of shape (n_observed, 2)
+        User and item ids of the observed pairs.
+    r : ndarray of shape (n_observed,)
+        Their outcomes.
+    truth : dict
+        ``rho``, ``sigma``, ``mu_o``, ``mu_r`` and the blocks (``P_o``, ``bu_o``, ...).
+    """
+    for name, value, low in (("n_users", n_users, 1), ("n_items", n_items, 1),
+                             ("n_factors", n_factors, 0), ("chunk_pairs", chunk_pairs, 1)):
+        _check_count(name, value, low)
+    if not -1.0 < rho < 1.0:
+        raise ValueError(f"rho must lie in (-1, 1), got {rho}")
+    _check_positive("sigma", sigma)
+    if not 0.0 < density < 1.0:
+        raise ValueError(f"density must lie in (0, 1), got {density}")
+    if outcome not in ("continuous", "binary"):
+        raise ValueError(f"outcome must be 'continuous' or 'binary', got {outcome!r}")
+    rng = check_random_state(random_state)
+    truth = {"rho": rho, "sigma": sigma}
+    scale = factor_scale / np.sqrt(max(n_factors, 1)) ** 0.5
+    for tag in ("o", "r"):
+        truth[f"P_{tag}"] = rng.normal(0.0, scale, (n_users, n_factors))
+        truth[f"Q_{tag}"] = rng.normal(0.0, scale, (n_items, n_factors))
+        truth[f"bu_{tag}"] = rng.normal(0.0, bias_scale, n_users)
+        truth[f"bi_{tag}"] = rng.normal(0.0, bias_scale, n_items)
+    rows = max(1, chunk_pairs // n_items)
+
+    def scores(tag, a, b):
+        return (truth[f"bu_{tag}"][a:b, None] + truth[f"bi_{tag}"][None, :]
+                + truth[f"P_{tag}"][a:b] @ truth[f"Q_{tag}"].T)
+
+    # The grid's variance of g_o, block by block, sets mu_o as make_selection_mf does.
+    total, squares = 0.0, 0.0
+    for a in range(0, n_users, rows):
+        g = scores("o", a, min(a + rows, n_users))
+        total, squares = total + g.sum(), squares + (g * g).sum()
+    n = n_users * n_items
+    truth["mu_o"] = ndtri(density) * np.sqrt(1.0 + squares / n - (total / n) ** 2)
+    truth["mu_r"] = 0.0 if outcome == "binary" else 3.0
+    X_parts, r_parts = [], []
+    for a in range(0, n_users, rows):
+        b = min(a + rows, n_users)
+        g_o = truth["mu_o"] + scores("o", a, b)
+        g_r = truth["mu_r"] + scores("r", a, b)
+        u_o = rng.standard_normal(g_o.shape)
+        u_r = rho * u_o + np.sqrt(1.0 - rho**2) * rng.standard_normal(g_o.shape)
+        user, item = np.nonzero(g_o + u_o > 0)
+        y = g_r[user, item] + (sigma * u_r[user, item] if outcome == "continuous"
+                               else u_r[user, item])
+        X_parts.append(np.column_stack([user + a, item]))
+        r_parts.append(y if outcome == "continuous" else (y > 0).astype(float))
+    return np.concatenate(X_parts), np.concatenate(r_parts), truth

@@ -1,0 +1,93 @@
+"""Fits from the log (unobserved="complement") against the listed grid, at Yahoo! R3's shape.
+
+A simulated log of Yahoo! R3's shape (15,400 users x 1,000 items, about 3e5 observed,
+rank 4, rho = 0.5; heckrec.datasets.make_selection_log) is written once; each fit then
+runs in its own process, so its peak RSS (ru_maxrss) is its own: the complement fit from
+the log, and today's listed fit of the same data (every pair of the log's users x items
+in X; a user the simulation never observed is in neither, since a log cannot know of it).
+Defaults of HeckmanMFRegressor except n_factors=4.
+
+Run: python benchmarks/bench_scale.py [--quick]   (--quick: 3,000 x 1,000)
+"""
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from _common import write
+
+from heckrec.datasets import make_selection_log
+
+QUICK = "--quick" in sys.argv
+SHAPE = (3000, 1000) if QUICK else (15400, 1000)
+TRUE_RHO = 0.5
+
+CHILD = r"""
+import json, resource, sys, time, warnings
+import numpy as np
+from heckrec import HeckmanMFRegressor
+mode, folder = sys.argv[1], sys.argv[2]
+X, r = np.load(folder + "/X.npy"), np.load(folder + "/r.npy")
+if mode == "listed":  # the grid of the log's users x items, as a user had to pass it before
+    seen_users, seen_items = np.unique(X[:, 0]), np.unique(X[:, 1])
+    n_items = seen_items.size
+    o = np.zeros(seen_users.size * n_items, dtype=np.int8)
+    cell = np.searchsorted(seen_users, X[:, 0]) * n_items + np.searchsorted(seen_items, X[:, 1])
+    o[cell] = 1
+    y = np.zeros(o.size)
+    y[cell] = r
+    users, items = np.divmod(np.arange(o.size), n_items)
+    X, r, args = np.column_stack([seen_users[users], seen_items[items]]), y, (o,)
+    del users, items
+else:
+    args = ()
+est = HeckmanMFRegressor(n_factors=4, unobserved=mode, random_state=0)
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    start = time.perf_counter()
+    est.fit(X, r, *args)
+    seconds = time.perf_counter() - start
+print(json.dumps({"mode": mode, "seconds": seconds, "se_seconds": est.se_info_.get("seconds"),
+                  "peak_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                  "rho": est.rho_, "rho_se": est.rho_se_, "n_iter": est.n_iter_,
+                  "loglik": est.loglik_, "converged": est.converged_,
+                  "warnings": sorted({type(w.message).__name__ for w in caught})}))
+"""
+
+
+def main():
+    X, r, _ = make_selection_log(*SHAPE, n_factors=4, rho=TRUE_RHO, density=0.02,
+                                 random_state=0)
+    print(f"log: {X.shape[0]:,} observed of {SHAPE[0] * SHAPE[1]:,} pairs", flush=True)
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        np.save(Path(folder) / "X.npy", X)
+        np.save(Path(folder) / "r.npy", r)
+        for mode in ("complement", "listed"):
+            out = subprocess.run([sys.executable, "-c", CHILD, mode, folder], check=True,
+                                 capture_output=True, text=True).stdout
+            result = json.loads(out.strip().splitlines()[-1])
+            print(result, flush=True)
+            rows.append({"X lists": "the log" if mode == "complement" else "every pair",
+                         "unobserved": mode, "users x items": f"{SHAPE[0]:,} x {SHAPE[1]:,}",
+                         "observed": f"{X.shape[0]:,}",
+                         "fit s (with SEs)": f"{result['seconds']:.1f}",
+                         "of which SEs s": f"{result['se_seconds'] or 0:.1f}",
+                         "peak RSS MB": f"{result['peak_MB']:.0f}",
+                         "rho_ (truth 0.5)": f"{result['rho']:+.4f} +- {result['rho_se']:.4f}",
+                         "iterations": result["n_iter"],
+                         "loglik_": f"{result['loglik']:.6f}",
+                         "warnings": ", ".join(result["warnings"]) or "none"})
+    write("scale_quick" if QUICK else "scale", rows,
+          ["X lists", "unobserved", "users x items", "observed", "fit s (with SEs)",
+           "of which SEs s", "peak RSS MB", "rho_ (truth 0.5)", "iterations", "loglik_",
+           "warnings"],
+          note="HeckmanMFRegressor(n_factors=4) defaults otherwise; each fit in its own "
+               "process (peak RSS = ru_maxrss of that process, numba and numpy included).")
+
+
+if __name__ == "__main__":
+    main()
