@@ -29,6 +29,7 @@ from ..exceptions import DegenerateEstimateWarning, NotIdentifiedWarning
 from ..inference import profiled_covariance, sandwich_block
 from ._combined import combined_likelihood
 from ._complement import WithComplement
+from ._distributed import DaskLikelihood
 from ._init import spectral_start
 from ._input import FeatureStandardiser, IdEncoder, checked_weights, validate_X, validate_y_o
 from ._layout import ParamLayout
@@ -129,7 +130,7 @@ class SelectionMFBase(BaseEstimator):
         # leaves (../shared/reliability F10: converged_ True, factors all 0).
         "init_scale": [Interval(Real, 0, None, closed="neither")],
         "scaling": [StrOptions({"block", "diagonal"})],
-        "backend": [StrOptions(set(BACKENDS))],
+        "backend": [StrOptions(set(BACKENDS) | {"dask"})],
         "compute_se": ["boolean"],
         "cov_type": [StrOptions({"hessian", "robust"})],
         "fixed_rho": [None, Interval(Real, -1, 1, closed="neither")],
@@ -233,7 +234,9 @@ class SelectionMFBase(BaseEstimator):
         self._unbiased = self._unbiased_slice(X_unbiased, y_unbiased)
         self.n_unbiased_ = 0 if self._unbiased is None else self._unbiased.n_pairs
         plain_likelihood = self._likelihood()
-        likelihood = self._wrapped(plain_likelihood)
+        if self.backend == "dask":
+            self._check_dask()
+        likelihood = self._wrapped(plain_likelihood, pairs)
         layout = ParamLayout(pairs.n_users, pairs.n_items, self.n_factors, F.shape[1],
                              likelihood.scalars)
         rng = check_random_state(self.random_state)
@@ -302,7 +305,7 @@ class SelectionMFBase(BaseEstimator):
         self.convergence_message_ = result.message
         self.n_pairs_, self.n_observed_ = pairs.n_total, int(o.sum())
         self.n_users_, self.n_items_ = pairs.n_users, pairs.n_items
-        reported = self._wrapped(self._reported_likelihood(plain_likelihood))
+        reported = self._wrapped(self._reported_likelihood(plain_likelihood), pairs)
         # loglik_ in the user's units: the outcome densities' Jacobian of standardising.
         self.loglik_ = (float(reported.loglik_grad(self.theta_, layout, pairs, self.backend)[0])
                         - self._log_jacobian(int(o.sum()) + self.n_unbiased_))
@@ -401,14 +404,28 @@ class SelectionMFBase(BaseEstimator):
                              "needs its outcome")
         return y
 
-    def _wrapped(self, likelihood):
+    def _wrapped(self, likelihood, pairs):
         """``likelihood`` with the terms of this fit's data added: the unlisted pairs'
-        (``unobserved="complement"``) and the MAR slice's outcome density (if any)."""
+        (``unobserved="complement"``) and the MAR slice's outcome density (if any), the
+        first two run part by part on the dask workers with ``backend="dask"``."""
         if self.unobserved == "complement":
             likelihood = WithComplement(likelihood)
+        if self.backend == "dask":
+            likelihood = DaskLikelihood(likelihood, pairs)
         if getattr(self, "_unbiased", None) is None:
             return likelihood
         return WithUnbiasedSlice(likelihood, self._unbiased, self._outcome_kind)
+
+    def _check_dask(self):
+        """What ``backend="dask"`` runs: full-batch passes of the likelihood."""
+        if self.solver == "adam":
+            raise ValueError("backend='dask' runs full passes over the partitioned pairs; "
+                             "solver='adam' samples mini-batches: use solver='lbfgs'")
+        if self.alpha < 1.0:
+            raise ValueError("backend='dask' fits the likelihood (alpha=1) only")
+        if getattr(self, "likelihood", None) == "mc":
+            raise ValueError("backend='dask' runs likelihood='exact' or 'ghk'; the "
+                             "alternating 'mc' steps are not distributed")
 
     def _check_log(self, o, n_features):
         """What ``unobserved="complement"`` needs of X: a log, and no pair features in g_o."""

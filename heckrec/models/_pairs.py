@@ -105,7 +105,7 @@ class PairSet:
         """The pairs at ``index`` (positions in this sorted set) as a new PairSet."""
         index = np.sort(index)
         return PairSet(self.users[index], self.items[index], self.r[index], self.o[index],
-                       self.F[index], self.n_users, self.n_items)
+                       self.F[index], self.n_users, self.n_items, self.complement)
 
 
 def _pointer(sorted_ids, n):

@@ -77,8 +77,10 @@ propensity_clip, selection_only, outcome_only, unobserved, random_state, verbose
         ``random_state`` also fixes the simulation draws. With ``"mc"``,
         ``max_iter`` bounds the L-BFGS iterations of each step and the
         number of rounds.
-    backend : {"numba"}, default="numba"
-        Only the numba kernels exist for this model.
+    backend : {"numba", "dask"}, default="numba"
+        Only the numba kernels exist for this model; ``"dask"`` runs them on the
+        workers of the current dask.distributed Client (as in
+        :class:`heckrec.HeckmanMFRegressor`; not with ``likelihood="mc"``).
 
     Attributes
     ----------
@@ -117,7 +119,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
         **SelectionMFBase._parameter_constraints,
         "likelihood": [StrOptions(set(LIKELIHOODS))],
         "n_draws": [Interval(Integral, 1, None, closed="left")],
-        "backend": [StrOptions({"numba"})],
+        "backend": [StrOptions({"numba", "dask"})],
     }
 
     def __init__(self, n_factors=8, *, likelihood="exact", n_draws=100, reg_factors=1.0,
@@ -304,7 +306,8 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
             self._warn_degenerate(f"rho_ = {self.rho_:+.4f} is at the boundary +-1")
             return
         if self._wants_standard_errors():
-            exact = PenalisedObjective(self._wrapped(BivariateProbitLikelihood("exact")),
+            exact = PenalisedObjective(self._wrapped(BivariateProbitLikelihood("exact"),
+                                                     self._pairs),
                                        self._layout,
                                        self._pairs, self.reg_factors, self.reg_bias,
                                        self.backend, self._frozen, self.reg_rho)

@@ -104,9 +104,12 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         parameter by a diagonal from pair counts. Measured on 400k and
         600k-pair grids: 293 -> 149 and 331 -> 172 iterations to the same
         optimum. The same blocks precondition the standard errors' CG.
-    backend : {"numba", "numpy", "cupy"}, default="numba"
+    backend : {"numba", "numpy", "cupy", "dask"}, default="numba"
         Where the likelihood runs: the parallel CPU kernel, its numpy twin
-        (slow, the reference), or the same array code on a GPU with CuPy.
+        (slow, the reference), the same array code on a GPU with CuPy, or the
+        numba kernel on the workers of the current dask.distributed Client, the
+        pairs partitioned by user (``pip install heckrec[dask]``; docs/scaling.md).
+        ``"dask"`` fits with L-BFGS and alpha = 1.
     compute_se : bool, default=True
         Compute ``rho_se_`` and ``sigma_se_`` after the fit (costs a few
         dozen extra gradient evaluations, see below).
