@@ -230,3 +230,14 @@ def test_make_selection_log_draws_the_model_of_the_grid():
     G_r = (truth["mu_r"] + truth["bu_r"][:, None] + truth["bi_r"][None, :]
            + truth["P_r"] @ truth["Q_r"].T)
     assert abs(r.mean() - G_r[X[:, 0], X[:, 1]].mean()) < 4 / np.sqrt(r.size)
+
+
+@pytest.mark.parametrize("kwargs,match", [({"rho": 1.0}, "rho must lie"),
+                                          ({"bias_scale": -1.0}, "bias_scale"),
+                                          ({"density": 0.0}, "density"),
+                                          ({"outcome": "count"}, "outcome must be")])
+def test_make_selection_log_rejects_bad_arguments(kwargs, match):
+    from heckrec.datasets import make_selection_log
+
+    with pytest.raises(ValueError, match=match):
+        make_selection_log(20, 10, **kwargs)

@@ -19,6 +19,20 @@ def _check_positive(name, value):
         raise ValueError(f"{name} must be a finite positive number, got {value!r}")
 
 
+def _check_model(rho, sigma, density, outcome, factor_scale, bias_scale):
+    """The model's arguments shared by the grid and the log simulators."""
+    if not -1.0 < rho < 1.0:
+        raise ValueError(f"rho must lie in (-1, 1), got {rho}")
+    _check_positive("sigma", sigma)
+    for name, value in (("factor_scale", factor_scale), ("bias_scale", bias_scale)):
+        if not (np.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    if not 0.0 < density < 1.0:
+        raise ValueError(f"density must lie in (0, 1), got {density}")
+    if outcome not in ("continuous", "binary"):
+        raise ValueError(f"outcome must be 'continuous' or 'binary', got {outcome!r}")
+
+
 def make_selection_mf(n_users=200, n_items=100, n_factors=4, rho=0.5, sigma=1.0,
                       density=0.1, n_features=0, outcome="continuous", factor_scale=0.7,
                       bias_scale=0.3, random_state=None):
@@ -60,16 +74,7 @@ def make_selection_mf(n_users=200, n_items=100, n_factors=4, rho=0.5, sigma=1.0,
     for name, value, low in (("n_users", n_users, 1), ("n_items", n_items, 1),
                              ("n_factors", n_factors, 0), ("n_features", n_features, 0)):
         _check_count(name, value, low)
-    if not -1.0 < rho < 1.0:
-        raise ValueError(f"rho must lie in (-1, 1), got {rho}")
-    _check_positive("sigma", sigma)
-    for name, value in (("factor_scale", factor_scale), ("bias_scale", bias_scale)):
-        if not (np.isfinite(value) and value >= 0):
-            raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    if not 0.0 < density < 1.0:
-        raise ValueError(f"density must lie in (0, 1), got {density}")
-    if outcome not in ("continuous", "binary"):
-        raise ValueError(f"outcome must be 'continuous' or 'binary', got {outcome!r}")
+    _check_model(rho, sigma, density, outcome, factor_scale, bias_scale)
     rng = check_random_state(random_state)
     users = np.repeat(np.arange(n_users), n_items)
     items = np.tile(np.arange(n_items), n_users)
@@ -163,13 +168,7 @@ random_state
     for name, value, low in (("n_users", n_users, 1), ("n_items", n_items, 1),
                              ("n_factors", n_factors, 0), ("chunk_pairs", chunk_pairs, 1)):
         _check_count(name, value, low)
-    if not -1.0 < rho < 1.0:
-        raise ValueError(f"rho must lie in (-1, 1), got {rho}")
-    _check_positive("sigma", sigma)
-    if not 0.0 < density < 1.0:
-        raise ValueError(f"density must lie in (0, 1), got {density}")
-    if outcome not in ("continuous", "binary"):
-        raise ValueError(f"outcome must be 'continuous' or 'binary', got {outcome!r}")
+    _check_model(rho, sigma, density, outcome, factor_scale, bias_scale)
     rng = check_random_state(random_state)
     truth = {"rho": rho, "sigma": sigma}
     scale = factor_scale / np.sqrt(max(n_factors, 1)) ** 0.5

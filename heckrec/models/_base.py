@@ -28,7 +28,7 @@ from ..debias._estimators import DEBIAS_LOSSES
 from ..exceptions import DegenerateEstimateWarning, NotIdentifiedWarning
 from ..inference import profiled_covariance, sandwich_block
 from ._combined import combined_likelihood
-from ._complement import WithComplement
+from ._complement import NO_ROBUST, WithComplement
 from ._distributed import DaskLikelihood
 from ._init import spectral_start
 from ._input import FeatureStandardiser, IdEncoder, checked_weights, validate_X, validate_y_o
@@ -458,9 +458,7 @@ class SelectionMFBase(BaseEstimator):
             raise ValueError("alpha < 1 (the combined objective) needs every pair listed; "
                              "use unobserved='listed'")
         if self.cov_type == "robust":
-            raise ValueError("cov_type='robust' needs every pair's score, and "
-                             "unobserved='complement' never lists the unobserved pairs; use "
-                             "cov_type='hessian' or unobserved='listed'")
+            raise ValueError(NO_ROBUST)
 
     def _scaling(self, layout, pairs, theta, objective):
         """L-BFGS's change of variables at ``theta`` (see ``scaling``)."""

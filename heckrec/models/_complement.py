@@ -17,6 +17,11 @@ from .._kernels import unobserved as kernels
 from ._likelihood import WrappedLikelihood
 
 
+#: Why the sandwich covariance is refused: it needs a score for every pair.
+NO_ROBUST = ("cov_type='robust' needs every pair's score, and unobserved='complement' never "
+             "lists the unobserved pairs; use cov_type='hessian' or unobserved='listed'")
+
+
 def unobserved_term(theta, layout, pairs, backend="numba"):
     """(sum of log Phi(-g_o) over the unlisted pairs of ``pairs.sweep_users``, gradient)."""
     p = layout.unpack(theta)
@@ -68,6 +73,4 @@ class WithComplement(WrappedLikelihood):
         return ll + ll_u, grad + grad_u
 
     def per_pair_loglik(self, theta, layout, pairs):
-        raise ValueError("cov_type='robust' needs every pair's score, and "
-                         "unobserved='complement' never lists the unobserved pairs; use "
-                         "cov_type='hessian' or unobserved='listed'")
+        raise ValueError(NO_ROBUST)

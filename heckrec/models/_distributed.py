@@ -37,9 +37,8 @@ def partition_by_user(pairs, n_parts):
     For a log (``complement``) a part also owns its users' unlisted pairs, so the count
     balanced is of all pairs in the likelihood.
     """
-    per_user = np.diff(pairs.user_ptr).astype(float)
-    if pairs.complement:
-        per_user = np.full(pairs.n_users, float(pairs.n_items))
+    per_user = (np.full(pairs.n_users, float(pairs.n_items)) if pairs.complement
+                else np.diff(pairs.user_ptr).astype(float))
     cumulative = np.concatenate([[0.0], np.cumsum(per_user)])
     bounds = np.searchsorted(cumulative, np.linspace(0, cumulative[-1], n_parts + 1))
     bounds[0], bounds[-1] = 0, pairs.n_users
