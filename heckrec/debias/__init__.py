@@ -1,4 +1,6 @@
-"""The debiasing baselines (Naive, IPS, SNIPS, EIB, DR-JL) on one MF backbone."""
+"""The debiasing estimators on one MF backbone: the baselines (Naive, IPS, SNIPS, EIB,
+DR-JL) and the field's answers to hidden confounding (RD / BRD, Res-IPS / Res-DR, PUID /
+BPUID), with a search of their settings on a MAR slice."""
 
 from ._estimators import (
     DRJLMF,
@@ -9,6 +11,9 @@ from ._estimators import (
     NaiveMF,
     naive_bayes_propensity,
 )
+from ._personalised import BPUIDMF, PUIDMF, implied_log_gamma
+from ._robust import BRDDRMF, BRDIPSMF, RDDRMF, RDIPSMF, inverse_propensity_box
 
-__all__ = ["DRJLMF", "DebiasedMFBase", "EIBMF", "IPSMF", "NaiveMF", "SNIPSMF",
-           "naive_bayes_propensity"]
+__all__ = ["BPUIDMF", "BRDDRMF", "BRDIPSMF", "DRJLMF", "DebiasedMFBase", "EIBMF", "IPSMF",
+           "NaiveMF", "PUIDMF", "RDDRMF", "RDIPSMF", "SNIPSMF", "implied_log_gamma",
+           "inverse_propensity_box", "naive_bayes_propensity"]

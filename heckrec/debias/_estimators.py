@@ -54,6 +54,11 @@ def weighted_objective(model, theta, pairs, terms, kind, penalty, n=None):
     return value / n, grad / n
 
 
+def _all_terms(terms):
+    """Every (weight, target) term of a term list or of a WorstCase's vertices."""
+    return getattr(terms, "all_terms", terms)
+
+
 #: The debiasing losses :func:`debias_terms` builds (the combined objective offers them all).
 DEBIAS_LOSSES = ("naive", "ips", "dr")
 
@@ -209,16 +214,25 @@ class DebiasedMFBase(RegressorMixin, BaseEstimator):
                               self.model_.init(self._rng))
 
     def _minimise(self, model, terms, kind, theta0):
-        """L-BFGS on :func:`weighted_objective`, over the pairs some term weighs."""
+        """L-BFGS on :func:`weighted_objective` (``terms`` a list of (weight, target)) or
+        on :func:`~heckrec.debias._robust.worst_case_objective` (``terms`` a
+        :class:`~heckrec.debias._robust.WorstCase`), over the pairs some term weighs."""
+        from ._robust import WorstCase, worst_case_objective
+
         penalty = model.penalty_weights(self.reg_factors, self.reg_bias)
         n_pairs = len(self._pairs[0])
         # Naive, IPS and SNIPS weigh only observed pairs (a few % of the grid): skip the rest.
-        used = np.flatnonzero(np.any([weight != 0 for weight, _ in terms], axis=0))
+        used = np.flatnonzero(np.any([weight != 0 for weight, _ in _all_terms(terms)], axis=0))
         pairs = tuple(a[used] for a in self._pairs)
-        terms = [(weight[used], target[used]) for weight, target in terms]
-        result = lbfgs(lambda theta: weighted_objective(model, theta, pairs, terms, kind,
-                                                        penalty, n_pairs),
-                       theta0, self.max_iter, self.tol)
+        if isinstance(terms, WorstCase):
+            terms = terms.subset(used)
+            objective = lambda theta: worst_case_objective(  # noqa: E731
+                model, theta, pairs, terms, kind, penalty, n_pairs)
+        else:
+            terms = [(weight[used], target[used]) for weight, target in terms]
+            objective = lambda theta: weighted_objective(  # noqa: E731
+                model, theta, pairs, terms, kind, penalty, n_pairs)
+        result = lbfgs(objective, theta0, self.max_iter, self.tol)
         if not result.converged:
             warnings.warn(f"{type(self).__name__}: L-BFGS did not converge in {result.n_iter} "
                           f"iterations ({result.message}); raise max_iter",
@@ -412,8 +426,8 @@ class DRJLMF(IPSMF):
                                      imputer.init(self._rng))
             imputed = imputer.scores(theta_h, *self._pairs)
             self.imputation_ = self._in_user_units(imputed)
-            terms = debias_terms("dr", self.loss, r, o, self.propensity_, imputed)
-            return self._minimise(self.model_, terms, self.loss, theta_h.copy())
+            return self._minimise(self.model_, self._dr_terms(r, o, imputed), self.loss,
+                                  theta_h.copy())
         # Logistic: start the imputation at the IPS fit, then alternate.
         theta_h = self._minimise(imputer, [(weight, r)], self.loss, imputer.init(self._rng))
         theta = theta_h.copy()
@@ -425,9 +439,14 @@ class DRJLMF(IPSMF):
                                                            error, g, penalty),
                             theta_h, self.max_iter, self.tol).theta
             self.imputation_ = expit(imputer.scores(theta_h, *self._pairs))
-            terms = debias_terms("dr", self.loss, r, o, self.propensity_, self.imputation_)
-            theta = self._minimise(self.model_, terms, self.loss, theta)
+            theta = self._minimise(self.model_, self._dr_terms(r, o, self.imputation_),
+                                   self.loss, theta)
         return theta
+
+    def _dr_terms(self, r, o, imputed):
+        """The prediction model's objective given the imputed outcomes (a robust
+        subclass puts its worst case here)."""
+        return debias_terms("dr", self.loss, r, o, self.propensity_, imputed)
 
 
 def imputation_objective(imputer, theta, pairs, weight, error, g, penalty):
