@@ -12,8 +12,11 @@ from ._estimators import (
     naive_bayes_propensity,
 )
 from ._personalised import BPUIDMF, PUIDMF, implied_log_gamma
+from ._residual import ResDRMF, ResIPSMF
 from ._robust import BRDDRMF, BRDIPSMF, RDDRMF, RDIPSMF, inverse_propensity_box
+from ._search import SliceSearch
 
 __all__ = ["BPUIDMF", "BRDDRMF", "BRDIPSMF", "DRJLMF", "DebiasedMFBase", "EIBMF", "IPSMF",
-           "NaiveMF", "PUIDMF", "RDDRMF", "RDIPSMF", "SNIPSMF", "implied_log_gamma",
+           "NaiveMF", "PUIDMF", "RDDRMF", "RDIPSMF", "ResDRMF", "ResIPSMF", "SNIPSMF",
+           "SliceSearch", "implied_log_gamma",
            "inverse_propensity_box", "naive_bayes_propensity"]

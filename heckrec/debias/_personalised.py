@@ -30,7 +30,7 @@ and the same difference to a benchmark model (BPUID), solved pair by pair in clo
 from numbers import Real
 
 import numpy as np
-from scipy.special import log_ndtr, ndtr
+from scipy.special import log_ndtr
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval
 
@@ -118,7 +118,13 @@ class _PairBounds:
         -------
         self
         """
+        from ..models._input import validate_X, validate_y_o
+
         self._validate_params()
+        # The base fit validates again; checking first names a bad X or y here rather
+        # than inside the selection model's fit.
+        F = validate_X(self, X, reset=True)[2]
+        validate_y_o(y, o, F.shape[0])
         self._fit_bounds(X, y, o)
         return super().fit(X, y, o, propensity)
 

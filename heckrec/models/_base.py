@@ -14,11 +14,10 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import pandas as pd
 from scipy.special import ndtr, ndtri
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state, column_or_1d
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
@@ -31,7 +30,15 @@ from ._combined import combined_likelihood
 from ._complement import NO_ROBUST, WithComplement
 from ._distributed import DaskLikelihood
 from ._init import spectral_start
-from ._input import FeatureStandardiser, IdEncoder, checked_weights, validate_X, validate_y_o
+from ._input import (
+    FeatureStandardiser,
+    IdEncoder,
+    checked_weights,
+    encode_unbiased_slice,
+    finite_unbiased_outcome,
+    validate_X,
+    validate_y_o,
+)
 from ._layout import ParamLayout
 from ._likelihood import BACKENDS
 from ._objective import PenalisedObjective
@@ -370,39 +377,15 @@ class SelectionMFBase(BaseEstimator):
 
     def _unbiased_slice(self, X_unbiased, y_unbiased):
         """The MAR slice as an :class:`UnbiasedSlice` in the fit's units, or None."""
-        if X_unbiased is None and y_unbiased is None:
+        encoded = encode_unbiased_slice(self, X_unbiased, y_unbiased, self._unbiased_outcome)
+        if encoded is None:
             return None
-        if X_unbiased is None or y_unbiased is None:
-            raise ValueError("pass both X_unbiased and y_unbiased (the randomly exposed pairs "
-                             "and their outcomes), or neither")
-        users_raw, items_raw, F = validate_X(self, X_unbiased, reset=False)
-        y = self._unbiased_outcome(y_unbiased)
-        if y.shape[0] != F.shape[0]:
-            raise ValueError(f"y_unbiased has {y.shape[0]} rows but X_unbiased has {F.shape[0]}")
-        codes = []
-        for who, raw, encoder in (("user", users_raw, self.user_encoder_),
-                                  ("item", items_raw, self.item_encoder_)):
-            code = encoder.transform(raw, who)
-            if (code < 0).any():
-                unseen = pd.unique(np.asarray(raw)[code < 0])
-                raise ValueError(f"X_unbiased holds {unseen.size} {who} id(s) that X does not, "
-                                 f"e.g. {unseen[:3].tolist()}: a randomly exposed pair only "
-                                 f"informs the {who}s and items fitted from X")
-            codes.append(code)
-        return UnbiasedSlice(codes[0], codes[1], self._in_fit_units(y),
-                             self._features.transform(F))
+        users, items, F, y = encoded
+        return UnbiasedSlice(users, items, self._in_fit_units(y), self._features.transform(F))
 
     def _unbiased_outcome(self, y_unbiased):
         """y_unbiased as finite floats (a subclass maps labels first)."""
-        y = column_or_1d(y_unbiased, warn=True)
-        try:
-            y = y.astype(np.float64)
-        except (TypeError, ValueError):
-            raise ValueError(f"y_unbiased must hold numbers, got dtype {y.dtype}") from None
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y_unbiased contains NaN or infinity: every randomly exposed pair "
-                             "needs its outcome")
-        return y
+        return finite_unbiased_outcome(y_unbiased)
 
     def _wrapped(self, likelihood, pairs):
         """``likelihood`` with the terms of this fit's data added: the unlisted pairs'

@@ -122,6 +122,48 @@ def checked_weights(sample_weight, values):
     return _check_sample_weight(sample_weight, values, ensure_non_negative=True)
 
 
+def encode_unbiased_slice(estimator, X_unbiased, y_unbiased, outcome):
+    """The MAR slice's (user codes, item codes, raw side features, outcome), or None.
+
+    Ids are encoded with the fitted ``user_encoder_`` / ``item_encoder_``; an id the
+    training X lacks is a ValueError (a randomly exposed pair informs only fitted ids).
+    ``outcome`` maps ``y_unbiased`` to finite floats (or raises).
+    """
+    if X_unbiased is None and y_unbiased is None:
+        return None
+    if X_unbiased is None or y_unbiased is None:
+        raise ValueError("pass both X_unbiased and y_unbiased (the randomly exposed pairs "
+                         "and their outcomes), or neither")
+    users_raw, items_raw, F = validate_X(estimator, X_unbiased, reset=False)
+    y = outcome(y_unbiased)
+    if y.shape[0] != F.shape[0]:
+        raise ValueError(f"y_unbiased has {y.shape[0]} rows but X_unbiased has {F.shape[0]}")
+    codes = []
+    for who, raw, encoder in (("user", users_raw, estimator.user_encoder_),
+                              ("item", items_raw, estimator.item_encoder_)):
+        code = encoder.transform(raw, who)
+        if (code < 0).any():
+            unseen = pd.unique(np.asarray(raw)[code < 0])
+            raise ValueError(f"X_unbiased holds {unseen.size} {who} id(s) that X does not, "
+                             f"e.g. {unseen[:3].tolist()}: a randomly exposed pair only "
+                             f"informs the {who}s and items fitted from X")
+        codes.append(code)
+    return codes[0], codes[1], F, y
+
+
+def finite_unbiased_outcome(y_unbiased):
+    """y_unbiased as finite floats, or a ValueError naming the problem."""
+    y = column_or_1d(y_unbiased, warn=True)
+    try:
+        y = y.astype(np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"y_unbiased must hold numbers, got dtype {y.dtype}") from None
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y_unbiased contains NaN or infinity: every randomly exposed pair "
+                         "needs its outcome")
+    return y
+
+
 class FeatureStandardiser:
     """Centre and scale each side-feature column; the fit runs on the result.
 
