@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmark scripts: timing and writing result tables."""
+"""Helpers shared by the benchmark scripts: timing, the MAR slice, writing result tables."""
 
 import json
 import platform
@@ -8,6 +8,15 @@ from pathlib import Path
 import numpy as np
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def mar_slice(n, seed):
+    """A random 5% of n MAR test pairs, by seed: the slice that trains and chooses
+    settings (the Res-DR paper's protocol), as a boolean mask."""
+    rng = np.random.default_rng(seed)
+    chosen = np.zeros(n, dtype=bool)
+    chosen[rng.choice(n, int(round(0.05 * n)), replace=False)] = True
+    return chosen
 
 
 def median_time(fn, repeat=5):

@@ -25,6 +25,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from _common import mar_slice
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -61,13 +62,6 @@ def _yahoo(path):
                 y_mar=np.asarray(data.rating_test, dtype=float), threshold=3)
 
 
-def _slice(n, seed):
-    rng = np.random.default_rng(seed)
-    chosen = np.zeros(n, dtype=bool)
-    chosen[rng.choice(n, int(round(0.05 * n)), replace=False)] = True
-    return chosen
-
-
 def _metrics(data, held, prediction, binary):
     from heckrec.metrics import global_auc, ndcg_at_k
 
@@ -88,7 +82,7 @@ def _fit_selection(data, model, settings, seed, use_slice):
     from heckrec.exceptions import DegenerateEstimateWarning
 
     binary = model == "BivariateProbitMF"
-    in_slice = _slice(len(data["y_mar"]), seed) if use_slice else np.zeros(len(data["y_mar"]),
+    in_slice = mar_slice(len(data["y_mar"]), seed) if use_slice else np.zeros(len(data["y_mar"]),
                                                                            dtype=bool)
     r = data["r"]
     y_slice = data["y_mar"][in_slice]
@@ -117,7 +111,7 @@ def _fit_baseline(data, name, seed):
     from heckrec.debias import DRJLMF, IPSMF, NaiveMF
 
     cls = {"NaiveMF": NaiveMF, "IPSMF": IPSMF, "DRJLMF": DRJLMF}[name]
-    held = ~_slice(len(data["y_mar"]), seed)
+    held = ~mar_slice(len(data["y_mar"]), seed)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -28,6 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from _common import mar_slice
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNS = RESULTS / "table2_runs.jsonl"
@@ -44,14 +45,6 @@ ALPHAS = [0.1, 0.5]
 
 def _grid(grid):
     return [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
-
-
-def _split(coat, seed):
-    """Validation slice (5% of the MAR pairs) and evaluation pairs, by seed."""
-    rng = np.random.default_rng(seed)
-    valid = np.zeros(len(coat.r_test), dtype=bool)
-    valid[rng.choice(len(valid), int(round(0.05 * len(valid))), replace=False)] = True
-    return valid
 
 
 def _metrics(users, y, score):
@@ -116,7 +109,7 @@ def run_seed(seed, names):
     from heckrec.debias import naive_bayes_propensity
 
     coat = load_coat()
-    valid = _split(coat, seed)
+    valid = mar_slice(len(coat.r_test), seed)
     users = coat.X_test["user"].to_numpy()
     propensity = naive_bayes_propensity(coat.r_train, coat.o_train, coat.r_test[valid])
     chosen, rows = {}, []

@@ -28,6 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from _common import mar_slice
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNS = RESULTS / "table3_runs.jsonl"
@@ -75,13 +76,6 @@ def _load(name, folder):
     return data, data[f"{value}_train"], data[f"{value}_test"]
 
 
-def _split(n_test, seed):
-    rng = np.random.default_rng(seed)
-    valid = np.zeros(n_test, dtype=bool)
-    valid[rng.choice(n_test, int(round(0.05 * n_test)), replace=False)] = True
-    return valid
-
-
 def _metrics(users, y, score, k):
     from heckrec.metrics import global_auc, ndcg_at_k, recall_at_k
 
@@ -101,7 +95,7 @@ class _Seed:
     def __init__(self, name, folder, seed):
         self.data, self.raw_train, self.raw_test = _load(name, folder)
         self.k, self.seed = TOP_K[name], seed
-        self.valid = _split(len(self.data.r_test), seed)
+        self.valid = mar_slice(len(self.data.r_test), seed)
         self.users = self.data.X_test["user"].to_numpy()
         self.X_slice = self.data.X_test[self.valid]
 
