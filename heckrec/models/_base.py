@@ -15,7 +15,8 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import ndtr, ndtri
-from sklearn.base import BaseEstimator
+from scipy.optimize import minimize_scalar
+from sklearn.base import BaseEstimator, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -39,8 +40,9 @@ from ._input import (
     validate_X,
     validate_y_o,
 )
+from ._laplace import pair_curvature, row_block_logdet
 from ._layout import ParamLayout
-from ._likelihood import BACKENDS
+from ._likelihood import BACKENDS, pair_scores
 from ._objective import PenalisedObjective
 from ._pairs import PairSet
 from ._scaling import BlockScaling, DiagonalScaling
@@ -109,6 +111,12 @@ IDENTIFICATION_SHIFT = 2.0
 #: L-BFGS stops once |rho| passes this: the fit is running to the boundary, and
 #: where exactly it stops is no estimate (Coat ran 1000 iterations without this).
 RHO_STOP = 0.9999
+#: rho_criterion="laplace": the rho grid searched first, Brent's tolerance and the bounds
+#: in a = atanh(rho) (rho +-0.995), and the step of the curvature behind rho_se_.
+LAPLACE_GRID = np.array([-0.9, -0.6, -0.3, 0.0, 0.3, 0.6, 0.9])
+LAPLACE_XATOL = 1e-2
+LAPLACE_A_MAX = float(np.arctanh(0.995))
+LAPLACE_STEP = 0.1
 
 
 class SelectionMFBase(BaseEstimator):
@@ -148,6 +156,7 @@ class SelectionMFBase(BaseEstimator):
         "selection_only": [None, "array-like"],
         "outcome_only": [None, "array-like"],
         "unobserved": [StrOptions({"listed", "complement"})],
+        "rho_criterion": [StrOptions({"penalised", "laplace"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -161,7 +170,7 @@ class SelectionMFBase(BaseEstimator):
                  compute_se=True, cov_type="hessian", fixed_rho=None, warm_start=False,
                  alpha=1.0, debias_loss="naive", propensity_clip=0.05,
                  selection_only=None, outcome_only=None, unobserved="listed",
-                 random_state=None, verbose=0):
+                 rho_criterion="penalised", random_state=None, verbose=0):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
         self.reg_bias = reg_bias
@@ -185,6 +194,7 @@ class SelectionMFBase(BaseEstimator):
         self.selection_only = selection_only
         self.outcome_only = outcome_only
         self.unobserved = unobserved
+        self.rho_criterion = rho_criterion
         self.random_state = random_state
         self.verbose = verbose
 
@@ -215,6 +225,10 @@ class SelectionMFBase(BaseEstimator):
         self
         """
         self._validate_params()  # sklearn: every hyper-parameter against _parameter_constraints
+        if self.rho_criterion == "laplace":
+            self._check_laplace()
+            if self.fixed_rho is None:
+                return self._fit_rho_by_marginal(X, y, o, X_unbiased, y_unbiased)
         for name in ("n_factors", "max_iter", "batch_size"):
             # sklearn counts bool as Integral; True would crash deep in the fit.
             if isinstance(getattr(self, name), (bool, np.bool_)):
@@ -323,9 +337,99 @@ class SelectionMFBase(BaseEstimator):
         self._inverse_columns = {}
         self.rho_penalty_shift_ = float("nan")  # set by _check_identification
         self._finish_fit(objective, y[o])
+        self.log_marginal_ = (self._log_marginal(objective) if self.rho_criterion == "laplace"
+                              else float("nan"))
         # only needed during fit; keeps the fitted estimator small
         del self._pairs, self._unbiased, self._inverse_columns
         return self
+
+    # ------------------------------------------- rho by the marginal likelihood
+    def _check_laplace(self):
+        """The settings ``rho_criterion="laplace"`` is written for."""
+        for name, value, allowed in (("unobserved", self.unobserved, "listed"),
+                                     ("alpha", self.alpha, 1.0),
+                                     ("backend", self.backend, "numba")):
+            if value != allowed:
+                raise ValueError(f"rho_criterion='laplace' needs {name}={allowed!r} (the "
+                                 f"marginal likelihood's row blocks are summed over listed "
+                                 f"pairs of the plain likelihood in-process), got {value!r}")
+
+    def _fit_rho_by_marginal(self, X, y, o, X_unbiased, y_unbiased):
+        """rho_ maximising the Laplace marginal likelihood (heckrec.models._laplace).
+
+        Each evaluation is a penalised fit at a fixed a = atanh(rho), warm-started from
+        the last: a grid over rho in +-0.9, then bounded Brent around its best point,
+        then a +- LAPLACE_STEP for the curvature behind rho_se_.
+        """
+        inner = clone(self).set_params(fixed_rho=0.0, warm_start=True, compute_se=False)
+        for name in ("classes_", "_draws"):  # set by a subclass's fit before this one
+            if hasattr(self, name):
+                setattr(inner, name, getattr(self, name))
+        profile = {}
+
+        def log_marginal(a):
+            a = float(np.clip(a, -LAPLACE_A_MAX, LAPLACE_A_MAX))
+            if a not in profile:
+                inner.set_params(fixed_rho=float(np.tanh(a)))
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # the final fit reports its own
+                    SelectionMFBase.fit(inner, X, y, o, X_unbiased, y_unbiased)
+                profile[a] = inner.log_marginal_
+            return profile[a]
+
+        grid = np.arctanh(LAPLACE_GRID)
+        values = [log_marginal(a) for a in grid]
+        if not np.any(np.isfinite(values)):
+            raise FloatingPointError("the Laplace marginal likelihood is not finite at any "
+                                     "rho of the grid (a row block is not positive definite)")
+        best = int(np.nanargmax(values))
+        low = grid[best - 1] if best > 0 else -LAPLACE_A_MAX
+        high = grid[best + 1] if best < grid.size - 1 else LAPLACE_A_MAX
+        found = minimize_scalar(lambda a: -log_marginal(a), bounds=(low, high),
+                                method="bounded", options={"xatol": LAPLACE_XATOL})
+        a_hat = max(profile, key=profile.get)  # the best evaluated point
+        at_boundary = abs(a_hat) > LAPLACE_A_MAX - 10 * LAPLACE_XATOL
+        curvature = float("nan")
+        if not at_boundary and self.compute_se:
+            h = LAPLACE_STEP
+            curvature = (log_marginal(a_hat + h) - 2 * profile[a_hat]
+                         + log_marginal(a_hat - h)) / h**2
+        # The final fit at a_hat, in view: its warnings are the user's.
+        inner.set_params(fixed_rho=float(np.tanh(a_hat)), compute_se=self.compute_se)
+        SelectionMFBase.fit(inner, X, y, o, X_unbiased, y_unbiased)
+        params = self.get_params(deep=False)
+        vars(self).update({k: v for k, v in vars(inner).items() if k not in params})
+        self.rho_ = float(np.tanh(a_hat))
+        self.rho_se_ = float("nan")
+        self.rho_penalty_shift_ = float("nan")
+        self.laplace_profile_ = np.array(sorted((float(np.tanh(a)), v)
+                                                for a, v in profile.items()))
+        self.n_laplace_fits_ = len(profile) + 1
+        self.converged_ = bool(self.converged_ and found.success)
+        if at_boundary:
+            self._warn_degenerate(f"the Laplace marginal likelihood rises to the boundary "
+                                  f"(rho_ = {self.rho_:+.4f})")
+        elif self.compute_se:
+            if curvature < 0:
+                self.rho_se_ = float((1.0 - self.rho_**2) / np.sqrt(-curvature))
+            else:
+                warnings.warn("the Laplace marginal likelihood is not concave at its maximum "
+                              f"(curvature {curvature:.3g} in atanh(rho)), so rho_se_ is NaN",
+                              DegenerateEstimateWarning, stacklevel=user_stacklevel())
+        return self
+
+    def _log_marginal(self, objective):
+        """log m(a) at this fit: -F - 1/2 log det of the users' and items' Hessian blocks."""
+        p = self._layout.unpack(self.theta_)
+        g_o, g_r = pair_scores(self.theta_, self._layout, self._pairs)
+        curvature = pair_curvature(self._pair_derivatives(self._pairs, p), g_o, g_r)
+        extra = None
+        if self._unbiased is not None:
+            u = self._unbiased
+            extra = (u.users, u.items, self._slice_curvature(u.outcome_score(p), u.r, p))
+        logdet = row_block_logdet(self._layout, p, objective.penalty,
+                                  (self._pairs.users, self._pairs.items, *curvature), extra)
+        return -self.objective_ - 0.5 * logdet
 
     def _excluded_weights(self, layout, n_features):
         """Mask of the feature weights held at 0 by ``selection_only`` / ``outcome_only``.

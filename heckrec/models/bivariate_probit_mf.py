@@ -11,11 +11,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
-from .._kernels.bivariate_probit import exact_per_pair
+from .._kernels.bivariate_probit import exact_per_pair, exact_terms
 from ._base import RHO_BOUNDARY, SelectionMFBase
 from ._likelihood_binary import LIKELIHOODS, BivariateProbitLikelihood
 from ._objective import PenalisedObjective
 from ._solvers import SolverResult, lbfgs
+from ._unbiased import binary_terms
 
 #: The mc fit stops when no parameter moved more than this in a round ...
 MC_STEP_TOL = 1e-4
@@ -64,7 +65,8 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
         Draws for ``"ghk"`` and ``"mc"`` (unused by ``"exact"``).
     reg_factors, reg_bias, reg_rho, solver, max_iter, tol, learning_rate, batch_size, init, \
 init_scale, scaling, compute_se, cov_type, fixed_rho, warm_start, alpha, debias_loss, \
-propensity_clip, selection_only, outcome_only, unobserved, random_state, verbose
+propensity_clip, selection_only, outcome_only, unobserved, rho_criterion, random_state, \
+verbose
         As in :class:`heckrec.HeckmanMFRegressor`, except the penalties' defaults,
         ``reg_factors=1.0`` and ``reg_bias=0.1``: rank 8 at 100 / 10 left Coat
         degenerate here too, and with a MAR slice ran rho to +1 (measured by
@@ -101,7 +103,8 @@ propensity_clip, selection_only, outcome_only, unobserved, random_state, verbose
     n_rounds_ : int
         ``"mc"`` only: alternating rounds run.
     n_iter_, n_epochs_, n_sweeps_, converged_, degenerate_, objective_, se_info_, params_, \
-n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
+n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_, \
+log_marginal_, laplace_profile_, n_laplace_fits_
         As in :class:`heckrec.HeckmanMFRegressor`.
 
     Examples
@@ -128,7 +131,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
                  backend="numba", compute_se=True, cov_type="hessian", fixed_rho=None,
                  warm_start=False, alpha=1.0, debias_loss="naive", propensity_clip=0.05,
                  selection_only=None, outcome_only=None, unobserved="listed",
-                 random_state=None, verbose=0):
+                 rho_criterion="penalised", random_state=None, verbose=0):
         super().__init__(n_factors, reg_factors=reg_factors, reg_bias=reg_bias, reg_rho=reg_rho,
                          solver=solver,
                          max_iter=max_iter, tol=tol, learning_rate=learning_rate,
@@ -138,7 +141,7 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
                          alpha=alpha, debias_loss=debias_loss,
                          propensity_clip=propensity_clip, selection_only=selection_only,
                          outcome_only=outcome_only, unobserved=unobserved,
-                         random_state=random_state,
+                         rho_criterion=rho_criterion, random_state=random_state,
                          verbose=verbose)
         self.likelihood = likelihood
         self.n_draws = n_draws
@@ -317,6 +320,23 @@ n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_
 
     def _scalar_estimates(self):
         return [("rho", self.rho_, self.rho_se_)]
+
+    def _pair_derivatives(self, pairs, p):
+        """(g_o, g_r) -> the exact likelihood's per-pair (dl/dg_o, dl/dg_r) at rho_."""
+        a = float(p.a)
+
+        def derivatives(g_o, g_r):
+            d_o, d_r = np.empty_like(g_o), np.empty_like(g_o)
+            exact_terms(np.ascontiguousarray(g_o), np.ascontiguousarray(g_r), pairs.r,
+                        pairs.o, a, d_o, d_r)
+            return d_o, d_r
+
+        return derivatives
+
+    def _slice_curvature(self, g_r, r, p):
+        """-d2/dg_r2 of a MAR slice pair's log Phi(+-g_r) (central differences)."""
+        step = 1e-4
+        return -(binary_terms(g_r + step, r)[1] - binary_terms(g_r - step, r)[1]) / (2 * step)
 
     def _draw_outcome(self, g_r, u):
         return self.classes_[(g_r + u > 0).astype(int)]

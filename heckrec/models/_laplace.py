@@ -1,0 +1,121 @@
+"""rho by the Laplace-approximated marginal likelihood (``rho_criterion="laplace"``).
+
+The penalised fit treats every user's and item's biases and factors as parameters. With a
+few binary outcomes per user that is the incidental-parameter problem: the penalised
+likelihood keeps rising towards rho = +-1, because near the boundary the model can fit
+each user's and item's outcomes more sharply, and the gain is of the order of the number
+of parameters (docs/model.md). Read the penalties as Gaussian priors (precision
+``reg_bias`` on the biases, ``reg_factors`` on the factors) and integrate those row
+parameters out instead. By Laplace's method, at a = atanh(rho) held fixed,
+
+    log m(a) = -F(theta_a) - 1/2 log det H_rows(theta_a) + const,
+
+where theta_a is the penalised fit at that a, F the penalised objective and H_rows the
+Hessian of F in the users' and items' parameters. rho_ maximises log m; its standard
+error comes from the curvature of log m in a. The sharper fits near the boundary now pay
+for themselves through log det H.
+
+H_rows is approximated block-diagonally: one block per user, (b_u, p_u) of both scores,
+and one per item, as in variational matrix factorisation. Within a block every score is
+linear in the block's parameters, so the block is exact:
+
+    B_u = sum over u's pairs of [x_o, 0; 0, x_r]^T W_pair [x_o, 0; 0, x_r] + diag(penalties)
+
+with x = [1, q_i] of each score and W_pair the 2 x 2 matrix of -d2 loglik / d(g_o, g_r)^2.
+Only the user-item cross terms are left out; measured against the dense Hessian on a
+simulated 300 x 200 grid they shift log m by a near-constant 4.5 units (over rho from 0
+to 0.9 the variation was under 0.6) and left the maximiser where it was.
+"""
+
+import numpy as np
+import scipy.sparse
+
+#: Step of the central differences of the per-pair derivatives behind W_pair.
+CURVATURE_STEP = 1e-4
+#: Pairs aggregated at a time into the row blocks (bounds the memory to a few hundred MB).
+CHUNK = 1 << 17
+
+
+def pair_curvature(derivatives, g_o, g_r, step=CURVATURE_STEP):
+    """Per-pair (w_oo, w_or, w_rr) of W = -d2 loglik / d(g_o, g_r)^2.
+
+    Central differences of the analytic first derivatives; ``derivatives(g_o, g_r)``
+    returns the per-pair (dl/dg_o, dl/dg_r). The error is O(step^2), 1e-8 here.
+    """
+    do_p, dr_p = derivatives(g_o + step, g_r)
+    do_m, dr_m = derivatives(g_o - step, g_r)
+    w_oo = -(do_p - do_m) / (2 * step)
+    w_ro = -(dr_p - dr_m) / (2 * step)
+    do_p, dr_p = derivatives(g_o, g_r + step)
+    do_m, dr_m = derivatives(g_o, g_r - step)
+    w_rr = -(dr_p - dr_m) / (2 * step)
+    w_or = -(do_p - do_m) / (2 * step)
+    return w_oo, 0.5 * (w_or + w_ro), w_rr
+
+
+def _accumulate(rows, n_rows, x_o, x_r, w_oo, w_or, w_rr, out):
+    """Add the pairs' blocks [x_o w_oo x_o', x_o w_or x_r'; ., x_r w_rr x_r'] to out[rows]."""
+    d = x_o.shape[1]
+    for start in range(0, rows.size, CHUNK):
+        sl = slice(start, start + CHUNK)
+        r, xo, xr = rows[sl], x_o[sl], x_r[sl]
+        z = np.concatenate([xo, xr], axis=1)                        # (n, 2d)
+        w = np.empty((r.size, 2 * d, 2 * d))
+        w[:, :d, :d] = w_oo[sl, None, None]
+        w[:, :d, d:] = w[:, d:, :d] = w_or[sl, None, None]
+        w[:, d:, d:] = w_rr[sl, None, None]
+        outer = (w * z[:, :, None] * z[:, None, :]).reshape(r.size, -1)
+        indicator = scipy.sparse.csr_matrix((np.ones(r.size), (r, np.arange(r.size))),
+                                            shape=(n_rows, r.size))
+        out += (indicator @ outer).reshape(n_rows, 2 * d, 2 * d)
+
+
+def row_block_logdet(layout, p, penalty, listed, extra=None):
+    """Sum over users and items of log det of their Hessian blocks (see the module).
+
+    Parameters
+    ----------
+    layout : ParamLayout
+    p : unpacked parameters (``layout.unpack(theta)``)
+    penalty : ndarray
+        The per-parameter penalties of the objective (the prior precisions).
+    listed : tuple (users, items, w_oo, w_or, w_rr)
+        The listed pairs' codes and curvatures.
+    extra : tuple (users, items, w_rr) or None
+        Pairs that enter through the outcome alone (a MAR slice).
+
+    Returns
+    -------
+    float
+        The log determinant; ``nan`` if a block is not positive definite (not a
+        minimum of the penalised objective in that row).
+    """
+    total = 0.0
+    k = p.P_o.shape[1]
+    for own, other_factor, bias, factor in (("users", "Q", "bu", "P"), ("items", "P", "bi", "Q")):
+        n_rows = getattr(p, f"{bias}_o").shape[0]
+        blocks = np.zeros((n_rows, 2 * (k + 1), 2 * (k + 1)))
+        sources = [listed]
+        if extra is not None:
+            u, i, w_rr = extra
+            zeros = np.zeros_like(w_rr)
+            sources.append((u, i, zeros, zeros, w_rr))
+        for users, items, w_oo, w_or, w_rr in sources:
+            rows, others = (users, items) if own == "users" else (items, users)
+            ones = np.ones((rows.size, 1))
+            x_o = np.hstack([ones, getattr(p, f"{other_factor}_o")[others]])
+            x_r = np.hstack([ones, getattr(p, f"{other_factor}_r")[others]])
+            _accumulate(rows, n_rows, x_o, x_r, w_oo, w_or, w_rr, blocks)
+        index = np.hstack([
+            np.arange(layout.slices[f"{bias}_{tag}"].start,
+                      layout.slices[f"{bias}_{tag}"].stop)[:, None] if part == "bias" else
+            np.arange(layout.slices[f"{factor}_{tag}"].start,
+                      layout.slices[f"{factor}_{tag}"].stop).reshape(n_rows, k)
+            for tag in ("o", "r") for part in ("bias", "factor")])
+        diag = np.arange(2 * (k + 1))
+        blocks[:, diag, diag] += penalty[index]
+        sign, logdet = np.linalg.slogdet(blocks)
+        if np.any(sign <= 0):
+            return float("nan")
+        total += float(logdet.sum())
+    return total
