@@ -27,6 +27,8 @@ Usage::
     python benchmarks/coverage.py mf --models HeckmanMFRegressor --reps 30 --rhos -0.8 0.4 \
         --profile-reps 0 --mf-robust --tag _robust
     python benchmarks/coverage.py mf --oracle --tag _oracle
+    python benchmarks/coverage.py mf --models HeckmanMFRegressor --rho-criterion evidence \
+        --reps 30 --tag _evidence
     python benchmarks/coverage.py report    # every table so far, as markdown
 """
 
@@ -97,13 +99,13 @@ def _classic_rep(kind, rho, seed, n_boot):
 
 
 def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robust=False,
-            jackknife=0, penalties=None):
+            jackknife=0, penalties=None, rho_criterion="penalised"):
     outcome = "continuous" if kind == "HeckmanMFRegressor" else "binary"
     k = 1 if outcome == "continuous" else 0
     X, r, o, _ = make_selection_mf(*grid, n_factors=k, rho=rho, density=0.3,
                                    outcome=outcome, random_state=seed)
     cls = HeckmanMFRegressor if outcome == "continuous" else BivariateProbitMF
-    est = cls(n_factors=k, random_state=0)
+    est = cls(n_factors=k, random_state=0, rho_criterion=rho_criterion)
     if penalties:
         est.set_params(reg_factors=penalties[0], reg_bias=penalties[1])
     out = {"seed": seed}
@@ -115,7 +117,14 @@ def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robus
         out["rho_hat"], out["rho_se"] = est.rho_, est.rho_se_
         out["degenerate"] = est.degenerate_ is not None
         out["wald_hessian"] = wald_interval(est)
-        if est.degenerate_ is None and not with_profile:
+        if rho_criterion != "penalised":
+            # The LR test of rho = 0 on the marginal likelihood: rho = 0 is on the
+            # search's grid, so laplace_profile_ holds log m(0) already.
+            rho_grid, log_m = est.laplace_profile_.T
+            out["lr_p"] = lr_statistic(np.nanmax(log_m), log_m[rho_grid == 0.0][0])[1]
+            out["n_laplace_fits"] = est.n_laplace_fits_
+            out["reg_factors"], out["reg_bias"] = est.reg_factors_, est.reg_bias_
+        elif est.degenerate_ is None and not with_profile:
             out["profile"], out["profile_skipped"] = (np.nan, np.nan), True
             out["lr_p"] = lr_test_rho(est, X, r, o)[1]
         elif est.degenerate_ is None:
@@ -209,6 +218,9 @@ def summarise(rows, rho):
         times = [r[key] for r in rows if key in r]
         if times:
             out[f"median_{key}"] = float(np.median(times))
+    for key in ("n_laplace_fits", "reg_factors", "reg_bias"):
+        if key in rows[0]:
+            out[f"median_{key}"] = float(np.median([r[key] for r in rows]))
     if "rho_se_robust" in rows[0]:
         out["mean_se_robust"] = float(np.nanmean([r["rho_se_robust"] for r in rows]))
     if "rho_bc" in rows[0]:
@@ -274,6 +286,10 @@ def main():
     parser.add_argument("--penalties", type=float, nargs=2, default=None,
                         metavar=("REG_FACTORS", "REG_BIAS"),
                         help="MF: these penalties instead of the estimator's defaults")
+    parser.add_argument("--rho-criterion", choices=["penalised", "laplace", "evidence"],
+                        default="penalised",
+                        help="MF: the estimators' rho_criterion (laplace, evidence: Wald "
+                             "interval from the marginal likelihood's curvature, LR test on it)")
     args = parser.parse_args()
     if args.part == "report":
         print(report_markdown())
@@ -301,7 +317,7 @@ def main():
                 n_prof = reps if args.profile_reps is None else args.profile_reps
                 rows = [_mf_rep(kind, rho, seed, i < n_prof, args.boot if args.mf_boot else 0,
                                 tuple(args.grid), args.mf_robust, args.jackknife,
-                                args.penalties)
+                                args.penalties, args.rho_criterion)
                         for i, seed in enumerate(seeds)]
             summaries.append(summarise(rows, rho))
             print(f"{kind} rho={rho:+.1f}: {summaries[-1]}", flush=True)
@@ -310,7 +326,8 @@ def main():
                                    "seconds": time.perf_counter() - started}
         report["settings"][name] = {"reps": reps, "boot": args.boot,
                                     "profile_reps": args.profile_reps,
-                                    "jackknife": args.jackknife, "penalties": args.penalties}
+                                    "jackknife": args.jackknife, "penalties": args.penalties,
+                                    "rho_criterion": args.rho_criterion}
         if args.part == "mf":
             report["settings"][name]["grid"] = list(args.grid)
         print(f"\n{name} ({reps} replications per rho, nominal 95%)\n{table(summaries)}\n",

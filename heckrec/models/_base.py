@@ -40,7 +40,7 @@ from ._input import (
     validate_X,
     validate_y_o,
 )
-from ._laplace import pair_curvature, row_block_logdet
+from ._laplace import evidence_penalties, pair_curvature, row_block_logdet
 from ._layout import ParamLayout
 from ._likelihood import BACKENDS, pair_scores
 from ._objective import PenalisedObjective
@@ -117,6 +117,12 @@ LAPLACE_GRID = np.array([-0.9, -0.6, -0.3, 0.0, 0.3, 0.6, 0.9])
 LAPLACE_XATOL = 1e-2
 LAPLACE_A_MAX = float(np.arctanh(0.995))
 LAPLACE_STEP = 0.1
+#: rho_criterion="evidence": MacKay rounds per evidence step (each a warm penalised fit),
+#: their stopping rule (|change of log precision|), and the alternations of evidence
+#: steps and rho searches.
+EVIDENCE_ROUNDS = 30
+EVIDENCE_LOG_TOL = 0.02
+EVIDENCE_ALTERNATIONS = 3
 
 
 class SelectionMFBase(BaseEstimator):
@@ -156,7 +162,7 @@ class SelectionMFBase(BaseEstimator):
         "selection_only": [None, "array-like"],
         "outcome_only": [None, "array-like"],
         "unobserved": [StrOptions({"listed", "complement"})],
-        "rho_criterion": [StrOptions({"penalised", "laplace"})],
+        "rho_criterion": [StrOptions({"penalised", "laplace", "evidence"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -225,9 +231,9 @@ class SelectionMFBase(BaseEstimator):
         self
         """
         self._validate_params()  # sklearn: every hyper-parameter against _parameter_constraints
-        if self.rho_criterion == "laplace":
+        if self.rho_criterion != "penalised":
             self._check_laplace()
-            if self.fixed_rho is None:
+            if self.fixed_rho is None or self.rho_criterion == "evidence":
                 return self._fit_rho_by_marginal(X, y, o, X_unbiased, y_unbiased)
         for name in ("n_factors", "max_iter", "batch_size"):
             # sklearn counts bool as Integral; True would crash deep in the fit.
@@ -337,7 +343,8 @@ class SelectionMFBase(BaseEstimator):
         self._inverse_columns = {}
         self.rho_penalty_shift_ = float("nan")  # set by _check_identification
         self._finish_fit(objective, y[o])
-        self.log_marginal_ = (self._log_marginal(objective) if self.rho_criterion == "laplace"
+        self.reg_factors_, self.reg_bias_ = float(self.reg_factors), float(self.reg_bias)
+        self.log_marginal_ = (self._log_marginal(objective) if self.rho_criterion != "penalised"
                               else float("nan"))
         # only needed during fit; keeps the fitted estimator small
         del self._pairs, self._unbiased, self._inverse_columns
@@ -350,7 +357,8 @@ class SelectionMFBase(BaseEstimator):
                                      ("alpha", self.alpha, 1.0),
                                      ("backend", self.backend, "numba")):
             if value != allowed:
-                raise ValueError(f"rho_criterion='laplace' needs {name}={allowed!r} (the "
+                raise ValueError(f"rho_criterion={self.rho_criterion!r} needs {name}="
+                                 f"{allowed!r} (the "
                                  f"marginal likelihood's row blocks are summed over listed "
                                  f"pairs of the plain likelihood in-process), got {value!r}")
 
@@ -359,52 +367,84 @@ class SelectionMFBase(BaseEstimator):
 
         Each evaluation is a penalised fit at a fixed a = atanh(rho), warm-started from
         the last: a grid over rho in +-0.9, then bounded Brent around its best point,
-        then a +- LAPLACE_STEP for the curvature behind rho_se_.
+        then a +- LAPLACE_STEP for the curvature behind rho_se_. With
+        ``rho_criterion="evidence"`` the penalties are first moved to the evidence's
+        stationary point at the current rho (MacKay's updates), and evidence steps and
+        rho searches alternate until the penalties settle.
         """
-        inner = clone(self).set_params(fixed_rho=0.0, warm_start=True, compute_se=False)
+        inner = clone(self).set_params(fixed_rho=0.0 if self.fixed_rho is None
+                                       else self.fixed_rho, warm_start=True,
+                                       compute_se=False, rho_criterion="laplace")
         for name in ("classes_", "_draws"):  # set by a subclass's fit before this one
             if hasattr(self, name):
                 setattr(inner, name, getattr(self, name))
-        profile = {}
+        evidence = self.rho_criterion == "evidence"
+        n_fits = 0
 
-        def log_marginal(a):
-            a = float(np.clip(a, -LAPLACE_A_MAX, LAPLACE_A_MAX))
-            if a not in profile:
-                inner.set_params(fixed_rho=float(np.tanh(a)))
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")  # the final fit reports its own
-                    SelectionMFBase.fit(inner, X, y, o, X_unbiased, y_unbiased)
-                profile[a] = inner.log_marginal_
-            return profile[a]
+        def fit_at(a):
+            nonlocal n_fits
+            inner.set_params(fixed_rho=float(np.tanh(a)))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the final fit reports its own
+                SelectionMFBase.fit(inner, X, y, o, X_unbiased, y_unbiased)
+            n_fits += 1
+            return inner.log_marginal_
 
-        grid = np.arctanh(LAPLACE_GRID)
-        values = [log_marginal(a) for a in grid]
-        if not np.any(np.isfinite(values)):
-            raise FloatingPointError("the Laplace marginal likelihood is not finite at any "
-                                     "rho of the grid (a row block is not positive definite)")
-        best = int(np.nanargmax(values))
-        low = grid[best - 1] if best > 0 else -LAPLACE_A_MAX
-        high = grid[best + 1] if best < grid.size - 1 else LAPLACE_A_MAX
-        found = minimize_scalar(lambda a: -log_marginal(a), bounds=(low, high),
-                                method="bounded", options={"xatol": LAPLACE_XATOL})
-        a_hat = max(profile, key=profile.get)  # the best evaluated point
-        at_boundary = abs(a_hat) > LAPLACE_A_MAX - 10 * LAPLACE_XATOL
-        curvature = float("nan")
-        if not at_boundary and self.compute_se:
-            h = LAPLACE_STEP
-            curvature = (log_marginal(a_hat + h) - 2 * profile[a_hat]
-                         + log_marginal(a_hat - h)) / h**2
+        def evidence_step(a):
+            """MacKay rounds at a fixed a; True if the penalties moved."""
+            moved = False
+            for _ in range(EVIDENCE_ROUNDS):
+                fit_at(a)
+                old = np.array([inner.reg_factors, inner.reg_bias], dtype=float)
+                new = np.array(evidence_penalties(inner.theta_, inner._row_variances,
+                                                  inner._layout.penalised_mask(), old))
+                if not np.all(np.isfinite(new)):
+                    break
+                inner.set_params(reg_factors=float(new[0]), reg_bias=float(new[1]))
+                change = np.max(np.abs(np.log(new / old)))
+                moved |= change > 5 * EVIDENCE_LOG_TOL
+                if change < EVIDENCE_LOG_TOL:
+                    break
+            else:
+                warnings.warn(f"the evidence updates of the penalties did not settle in "
+                              f"{EVIDENCE_ROUNDS} rounds (last reg_factors "
+                              f"{inner.reg_factors:.3g}, reg_bias {inner.reg_bias:.3g})",
+                              ConvergenceWarning, stacklevel=user_stacklevel())
+            return moved
+
+        if self.fixed_rho is not None:  # "evidence" at a given rho: the penalties only
+            a_hat = float(np.arctanh(self.fixed_rho))
+            evidence_step(a_hat)
+            profile, found, curvature, at_boundary = {}, None, float("nan"), False
+        else:
+            a_hat = 0.0
+            for alternation in range(EVIDENCE_ALTERNATIONS if evidence else 1):
+                if evidence and not evidence_step(a_hat) and alternation > 0:
+                    break  # the penalties stayed where the last search had them
+                profile, found, a_hat = self._search_rho(fit_at)
+            at_boundary = abs(a_hat) > LAPLACE_A_MAX - 10 * LAPLACE_XATOL
+            curvature = float("nan")
+            if not at_boundary and self.compute_se:
+                h = LAPLACE_STEP
+                for a in (a_hat + h, a_hat - h):
+                    if a not in profile:
+                        profile[a] = fit_at(a)
+                curvature = (profile[a_hat + h] - 2 * profile[a_hat]
+                             + profile[a_hat - h]) / h**2
         # The final fit at a_hat, in view: its warnings are the user's.
         inner.set_params(fixed_rho=float(np.tanh(a_hat)), compute_se=self.compute_se)
         SelectionMFBase.fit(inner, X, y, o, X_unbiased, y_unbiased)
         params = self.get_params(deep=False)
         vars(self).update({k: v for k, v in vars(inner).items() if k not in params})
+        self.reg_factors_, self.reg_bias_ = float(inner.reg_factors), float(inner.reg_bias)
+        self.n_laplace_fits_ = n_fits + 1
+        if self.fixed_rho is not None:
+            return self
         self.rho_ = float(np.tanh(a_hat))
         self.rho_se_ = float("nan")
         self.rho_penalty_shift_ = float("nan")
         self.laplace_profile_ = np.array(sorted((float(np.tanh(a)), v)
                                                 for a, v in profile.items()))
-        self.n_laplace_fits_ = len(profile) + 1
         self.converged_ = bool(self.converged_ and found.success)
         if at_boundary:
             self._warn_degenerate(f"the Laplace marginal likelihood rises to the boundary "
@@ -418,8 +458,37 @@ class SelectionMFBase(BaseEstimator):
                               DegenerateEstimateWarning, stacklevel=user_stacklevel())
         return self
 
+    @staticmethod
+    def _search_rho(log_marginal_at):
+        """Grid over LAPLACE_GRID, then bounded Brent between the best point's neighbours.
+
+        Returns the profile {a: log m}, scipy's result and the best evaluated a.
+        """
+        profile = {}
+
+        def log_marginal(a):
+            a = float(np.clip(a, -LAPLACE_A_MAX, LAPLACE_A_MAX))
+            if a not in profile:
+                profile[a] = log_marginal_at(a)
+            return profile[a]
+
+        grid = np.arctanh(LAPLACE_GRID)
+        values = [log_marginal(a) for a in grid]
+        if not np.any(np.isfinite(values)):
+            raise FloatingPointError("the Laplace marginal likelihood is not finite at any "
+                                     "rho of the grid (a row block is not positive definite)")
+        best = int(np.nanargmax(values))
+        low = grid[best - 1] if best > 0 else -LAPLACE_A_MAX
+        high = grid[best + 1] if best < grid.size - 1 else LAPLACE_A_MAX
+        found = minimize_scalar(lambda a: -log_marginal(a), bounds=(low, high),
+                                method="bounded", options={"xatol": LAPLACE_XATOL})
+        finite = {a: v for a, v in profile.items() if np.isfinite(v)}
+        return profile, found, max(finite, key=finite.get)
+
     def _log_marginal(self, objective):
-        """log m(a) at this fit: -F - 1/2 log det of the users' and items' Hessian blocks."""
+        """log m(a) at this fit: -F - 1/2 log det of the users' and items' Hessian blocks
+        + 1/2 sum of the log prior precisions (heckrec.models._laplace); keeps the
+        blocks' posterior variances in ``_row_variances`` for the evidence updates."""
         p = self._layout.unpack(self.theta_)
         g_o, g_r = pair_scores(self.theta_, self._layout, self._pairs)
         curvature = pair_curvature(self._pair_derivatives(self._pairs, p), g_o, g_r)
@@ -427,9 +496,11 @@ class SelectionMFBase(BaseEstimator):
         if self._unbiased is not None:
             u = self._unbiased
             extra = (u.users, u.items, self._slice_curvature(u.outcome_score(p), u.r, p))
-        logdet = row_block_logdet(self._layout, p, objective.penalty,
-                                  (self._pairs.users, self._pairs.items, *curvature), extra)
-        return -self.objective_ - 0.5 * logdet
+        logdet, self._row_variances = row_block_logdet(
+            self._layout, p, objective.penalty,
+            (self._pairs.users, self._pairs.items, *curvature), extra)
+        prior = objective.penalty[np.isin(self._layout.penalised_mask(), (1.0, 2.0))]
+        return -self.objective_ - 0.5 * logdet + 0.5 * float(np.log(prior[prior > 0]).sum())
 
     def _excluded_weights(self, layout, n_features):
         """Mask of the feature weights held at 0 by ``selection_only`` / ``outcome_only``.

@@ -161,17 +161,20 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         memory grows with the log, not the grid (issue 15). Side features must then
         be ``outcome_only`` (they are known only for logged pairs), and the fit uses
         L-BFGS with Hessian standard errors.
-    rho_criterion : {"penalised", "laplace"}, default="penalised"
+    rho_criterion : {"penalised", "laplace", "evidence"}, default="penalised"
         How rho_ is chosen. ``"penalised"``: jointly with everything else, by the
         penalised likelihood. ``"laplace"``: the penalties read as Gaussian priors on
         the users' and items' biases and factors, which are integrated out by
         Laplace's method (block-diagonal, one block per user and per item); rho_
         maximises that marginal likelihood over a grid and bounded Brent steps, each
         point a penalised fit at fixed rho (about 15-20 fits), and rho_se_ comes
-        from its curvature in atanh(rho). It removes most of the incidental-parameter
-        bias that runs the penalised rho_ away from 0 (measured in docs/model.md); it
-        does not cure a prior that is wrong for the data (Coat). Needs
-        ``unobserved="listed"``, ``alpha=1`` and the numba backend.
+        from its curvature in atanh(rho). It removes the incidental-parameter bias
+        that runs the penalised rho_ away from 0, but only under a prior that fits
+        the data. ``"evidence"``: the same, and the two precisions (reg_factors,
+        reg_bias, used as starting values) are chosen by the same marginal
+        likelihood with MacKay's updates, as in sklearn's BayesianRidge (about 20-40
+        fits; ``reg_factors_``, ``reg_bias_``). Measured in docs/model.md. Both
+        need ``unobserved="listed"``, ``alpha=1`` and the numba backend.
     random_state : int, RandomState or None
         Seeds the initial factors and Adam's batches.
     verbose : int, default=0
@@ -193,12 +196,15 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
     loglik_ : float
         Log-likelihood (without penalty) at the estimate, in the outcome's units.
     log_marginal_ : float
-        ``rho_criterion="laplace"`` only (else NaN): the Laplace marginal likelihood
-        at rho_, -objective_ - 1/2 log det of the rows' Hessian blocks, up to a
-        constant that depends on the penalties alone.
+        ``rho_criterion="laplace"`` or ``"evidence"`` (else NaN): the Laplace
+        marginal likelihood at rho_, -objective_ - 1/2 log det of the rows' Hessian
+        blocks + 1/2 sum of the log prior precisions, up to a constant.
+    reg_factors_, reg_bias_ : float
+        The penalties of the fit: the hyper-parameters, or under
+        ``rho_criterion="evidence"`` the precisions the evidence chose.
     laplace_profile_ : ndarray of shape (n_points, 2)
-        ``rho_criterion="laplace"`` with rho free only: every (rho, log_marginal)
-        evaluated, sorted by rho. ``n_laplace_fits_`` counts the fits.
+        ``rho_criterion`` "laplace" or "evidence" with rho free only: every (rho,
+        log_marginal) of the last search, sorted by rho. ``n_laplace_fits_`` counts the fits.
     outcome_loc_, outcome_scale_ : float
         Mean and standard deviation of the observed outcome: the fit's units
         (``theta_`` holds the parameters in them, ``params_`` in the outcome's).
