@@ -70,6 +70,8 @@ def _refit(fitted, X, y, o, start, fixed_rho, slice_=None):
 
 def _mf_profile(fitted, X, y, o, slice_=None):
     """(profile(a), a_hat, loglik_max): the penalised profile with warm starts."""
+    if getattr(fitted, "rho_criterion", "penalised") != "penalised":
+        return _marginal_profile(fitted, X, y, o, slice_)
     index = fitted._layout.index("a")
     best = _refit(fitted, X, y, o, fitted.theta_, None, slice_)  # polish the maximum first
     solutions = {float(best.theta_[index]): best.theta_}
@@ -82,6 +84,25 @@ def _mf_profile(fitted, X, y, o, slice_=None):
 
     a_hat = float(best.theta_[index])
     return profile, a_hat, -best.objective_
+
+
+def _marginal_profile(fitted, X, y, o, slice_=None):
+    """The profile of the Laplace marginal likelihood that chose rho_ (``rho_criterion``
+    "laplace" or "evidence"), at the fit's penalties: each point a penalised fit at fixed
+    rho, warm-started from the nearest, as in the fit's own search and its rho_se_."""
+    base = copy.deepcopy(fitted)
+    base.set_params(rho_criterion="laplace", reg_factors=fitted.reg_factors_,
+                    reg_bias=fitted.reg_bias_)
+    a_hat = float(np.arctanh(fitted.rho_))
+    solutions = {a_hat: fitted.theta_}
+
+    def profile(a):
+        nearest = min(solutions, key=lambda b: abs(b - a))
+        est = _refit(base, X, y, o, solutions[nearest], float(np.tanh(a)), slice_)
+        solutions[a] = est.theta_
+        return est.log_marginal_
+
+    return profile, a_hat, profile(a_hat)
 
 
 def wald_interval(fitted, alpha=0.05):
@@ -110,7 +131,10 @@ def profile_rho(fitted, X=None, y=None, o=None, alpha=0.05, grid=None, *, X_unbi
     For the MF estimators the "likelihood" is minus the penalised objective
     (the log posterior under the L2 priors, see docs/inference.md): each
     point refits every embedding, bias and scalar with rho held fixed,
-    warm-started from the nearest point already fitted.
+    warm-started from the nearest point already fitted. A fit with
+    ``rho_criterion="laplace"`` or ``"evidence"`` is profiled on the criterion
+    that chose its rho_, the Laplace marginal likelihood (``log_marginal_``), at
+    the fit's penalties (``reg_factors_``, ``reg_bias_``).
 
     Parameters
     ----------
@@ -142,7 +166,8 @@ def lr_test_rho(fitted, X=None, y=None, o=None, *, X_unbiased=None, y_unbiased=N
     Classic models: the ML fit against the two equations fitted separately.
     MF estimators: twice the rise of the penalised objective when the model
     is refitted with ``fixed_rho=0`` (the same penalties on both sides; the MAR
-    slice, if the fit had one, passed again).
+    slice, if the fit had one, passed again); under ``rho_criterion="laplace"`` or
+    ``"evidence"``, twice the fall of the Laplace marginal likelihood.
     """
     if _is_classic(fitted):
         return fitted.lr_test_rho
