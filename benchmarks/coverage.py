@@ -123,7 +123,8 @@ def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robus
             rho_grid, log_m = est.laplace_profile_.T
             out["lr_p"] = lr_statistic(np.nanmax(log_m), log_m[rho_grid == 0.0][0])[1]
             out["n_laplace_fits"] = est.n_laplace_fits_
-            out["reg_factors"], out["reg_bias"] = est.reg_factors_, est.reg_bias_
+            out["precision_factors_r"] = est.prior_precisions_["factors_r"]
+            out["precision_bi_r"] = est.prior_precisions_["bi_r"]
         elif est.degenerate_ is None and not with_profile:
             out["profile"], out["profile_skipped"] = (np.nan, np.nan), True
             out["lr_p"] = lr_test_rho(est, X, r, o)[1]
@@ -218,7 +219,7 @@ def summarise(rows, rho):
         times = [r[key] for r in rows if key in r]
         if times:
             out[f"median_{key}"] = float(np.median(times))
-    for key in ("n_laplace_fits", "reg_factors", "reg_bias"):
+    for key in ("n_laplace_fits", "precision_factors_r", "precision_bi_r"):
         if key in rows[0]:
             out[f"median_{key}"] = float(np.median([r[key] for r in rows]))
     if "rho_se_robust" in rows[0]:

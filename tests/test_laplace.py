@@ -119,7 +119,7 @@ def test_evidence_update_reaches_the_conjugate_models_evidence_maximum():
     # log evidence, found here independently by scipy.
     from scipy.optimize import minimize_scalar
 
-    from heckrec.models._laplace import evidence_penalties
+    from heckrec.models._laplace import mackay_update
 
     rng = np.random.default_rng(0)
     n, d = 200, 30
@@ -135,11 +135,10 @@ def test_evidence_update_reaches_the_conjugate_models_evidence_maximum():
     best = np.exp(minimize_scalar(lambda t: -log_evidence(t), bounds=(-5, 5),
                                   method="bounded", options={"xatol": 1e-10}).x)
     lam = 100.0
-    mask = np.full(d, 2.0)  # every parameter a "bias"
     for _ in range(200):
         variances = 1.0 / (xtx + lam)
         w = variances * xty
-        lam = evidence_penalties(w, variances, mask, (1.0, lam))[1]
+        lam = mackay_update(w, variances, lam)
     assert lam == pytest.approx(best, rel=1e-6)
     assert 2.0 < best < 8.0  # the prior's precision, 1 / 0.5^2 = 4, give or take 30 draws
 
@@ -151,7 +150,8 @@ def test_evidence_chooses_the_penalties_and_recovers_rho():
     X, r, o, _ = make_selection_mf(200, 150, n_factors=1, rho=0.4, density=0.3,
                                    random_state=0)
     est = HeckmanMFRegressor(1, rho_criterion="evidence", random_state=0).fit(X, r, o)
-    assert est.reg_factors_ == pytest.approx(2.04, rel=0.25)
+    for tag in ("o", "r"):
+        assert est.prior_precisions_[f"factors_{tag}"] == pytest.approx(2.04, rel=0.25)
     assert est.reg_factors == 100.0  # the hyper-parameter itself is left alone
     assert abs(est.rho_ - 0.4) < 2 * est.rho_se_
     assert 0.02 < est.rho_se_ < 0.06
@@ -167,7 +167,8 @@ def test_evidence_rescues_the_binary_fit_from_a_weak_prior():
     X, r, o, _ = make_selection_mf(200, 150, n_factors=0, rho=0.6, density=0.3,
                                    outcome="binary", random_state=0)
     est = BivariateProbitMF(0, rho_criterion="evidence", random_state=0).fit(X, r, o)
-    assert est.reg_bias_ == pytest.approx(11.1, rel=0.25)
+    for group in ("bu_o", "bi_o", "bu_r", "bi_r"):
+        assert est.prior_precisions_[group] == pytest.approx(11.1, rel=0.25)
     assert abs(est.rho_ - 0.6) < 2 * est.rho_se_
     assert est.degenerate_ is None
 
@@ -177,7 +178,8 @@ def test_evidence_at_a_fixed_rho_moves_only_the_penalties():
     est = HeckmanMFRegressor(1, rho_criterion="evidence", fixed_rho=0.3,
                              random_state=0).fit(X, r, o)
     assert est.rho_ == pytest.approx(0.3, abs=1e-12)
-    assert est.reg_factors_ != 100.0
+    assert est.prior_precisions_["factors_r"] != 100.0
+    assert not hasattr(est, "_prior_precisions")  # a refit of est uses its own parameters
     assert np.isfinite(est.log_marginal_)
 
 

@@ -32,8 +32,7 @@ def fit(est, X, r, o):
         est.fit(X, r, o)
         seconds = time.perf_counter() - start
     return {"criterion": est.rho_criterion, "rho_hat": est.rho_, "rho_se": est.rho_se_,
-            "reg_factors": getattr(est, "reg_factors_", est.reg_factors),
-            "reg_bias": getattr(est, "reg_bias_", est.reg_bias),
+            "prior_precisions": {g: round(v, 4) for g, v in est.prior_precisions_.items()},
             "fits": getattr(est, "n_laplace_fits_", 1), "seconds": round(seconds, 1),
             "degenerate": est.degenerate_ is not None,
             "warnings": sorted({type(w.message).__name__ for w in caught})}

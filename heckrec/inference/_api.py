@@ -91,8 +91,8 @@ def _marginal_profile(fitted, X, y, o, slice_=None):
     "laplace" or "evidence"), at the fit's penalties: each point a penalised fit at fixed
     rho, warm-started from the nearest, as in the fit's own search and its rho_se_."""
     base = copy.deepcopy(fitted)
-    base.set_params(rho_criterion="laplace", reg_factors=fitted.reg_factors_,
-                    reg_bias=fitted.reg_bias_)
+    base.set_params(rho_criterion="laplace")
+    base._prior_precisions = dict(fitted.prior_precisions_)
     a_hat = float(np.arctanh(fitted.rho_))
     solutions = {a_hat: fitted.theta_}
 
@@ -134,7 +134,7 @@ def profile_rho(fitted, X=None, y=None, o=None, alpha=0.05, grid=None, *, X_unbi
     warm-started from the nearest point already fitted. A fit with
     ``rho_criterion="laplace"`` or ``"evidence"`` is profiled on the criterion
     that chose its rho_, the Laplace marginal likelihood (``log_marginal_``), at
-    the fit's penalties (``reg_factors_``, ``reg_bias_``).
+    the fit's prior precisions (``prior_precisions_``).
 
     Parameters
     ----------

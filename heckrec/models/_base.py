@@ -40,7 +40,7 @@ from ._input import (
     validate_X,
     validate_y_o,
 )
-from ._laplace import evidence_penalties, pair_curvature, row_block_logdet
+from ._laplace import evidence_precisions, pair_curvature, row_block_logdet
 from ._layout import ParamLayout
 from ._likelihood import BACKENDS, pair_scores
 from ._objective import PenalisedObjective
@@ -291,7 +291,8 @@ class SelectionMFBase(BaseEstimator):
                     frozen[layout.slices[name]] = True
             theta0[layout.slices["mu_o"]] = 8.0  # Phi(8) = 1 - 6e-16: everything observed
         objective = PenalisedObjective(likelihood, layout, pairs, self.reg_factors,
-                                       self.reg_bias, self.backend, frozen, self.reg_rho)
+                                       self.reg_bias, self.backend, frozen, self.reg_rho,
+                                       self._precisions())
         warm = self._warm_up(objective, theta0, rng)
         if warm is not None and warm.stopped:
             # The warm-up ran rho to the boundary: no L-BFGS from there.
@@ -313,7 +314,8 @@ class SelectionMFBase(BaseEstimator):
                                            self._debias_pair_loss, self._outcome_mean,
                                            self.propensity_clip, result.theta, layout, pairs)
             objective = PenalisedObjective(combined, layout, pairs, self.reg_factors,
-                                           self.reg_bias, self.backend, frozen, self.reg_rho)
+                                           self.reg_bias, self.backend, frozen, self.reg_rho,
+                                           self._precisions())
             result = self._solve(objective, result.theta, self._scaling(layout, pairs,
                                                                         result.theta, objective))
             result.n_iter += n_likelihood_iter
@@ -343,7 +345,10 @@ class SelectionMFBase(BaseEstimator):
         self._inverse_columns = {}
         self.rho_penalty_shift_ = float("nan")  # set by _check_identification
         self._finish_fit(objective, y[o])
-        self.reg_factors_, self.reg_bias_ = float(self.reg_factors), float(self.reg_bias)
+        self.prior_precisions_ = {group: float(objective.penalty[index[0]]) if index.size
+                                  else float(self.reg_factors if group.startswith("factors")
+                                             else self.reg_bias)
+                                  for group, index in layout.prior_groups().items()}
         self.log_marginal_ = (self._log_marginal(objective) if self.rho_criterion != "penalised"
                               else float("nan"))
         # only needed during fit; keeps the fitted estimator small
@@ -351,6 +356,11 @@ class SelectionMFBase(BaseEstimator):
         return self
 
     # ------------------------------------------- rho by the marginal likelihood
+    def _precisions(self):
+        """The evidence's per-group precisions while it searches (set on its inner
+        estimator only), else None: reg_factors and reg_bias apply."""
+        return getattr(self, "_prior_precisions", None)
+
     def _check_laplace(self):
         """The settings ``rho_criterion="laplace"`` is written for."""
         for name, value, allowed in (("unobserved", self.unobserved, "listed"),
@@ -390,25 +400,31 @@ class SelectionMFBase(BaseEstimator):
             n_fits += 1
             return inner.log_marginal_
 
+        if evidence:  # start from the hyper-parameters, one precision per prior group
+            inner._prior_precisions = {
+                group: float(self.reg_factors if group.startswith("factors") else self.reg_bias)
+                for group in ("bu_o", "bi_o", "factors_o", "bu_r", "bi_r", "factors_r")}
+
         def evidence_step(a):
-            """MacKay rounds at a fixed a; True if the penalties moved."""
+            """MacKay rounds at a fixed a; True if the precisions moved."""
             moved = False
             for _ in range(EVIDENCE_ROUNDS):
                 fit_at(a)
-                old = np.array([inner.reg_factors, inner.reg_bias], dtype=float)
-                new = np.array(evidence_penalties(inner.theta_, inner._row_variances,
-                                                  inner._layout.penalised_mask(), old))
-                if not np.all(np.isfinite(new)):
-                    break
-                inner.set_params(reg_factors=float(new[0]), reg_bias=float(new[1]))
-                change = np.max(np.abs(np.log(new / old)))
+                old = inner._prior_precisions
+                if not np.all(np.isfinite(inner._row_variances[
+                        np.concatenate(list(inner._layout.prior_groups().values()))])):
+                    break  # a row block is not positive definite: keep the last precisions
+                new = evidence_precisions(inner.theta_, inner._row_variances, inner._layout,
+                                          old)
+                inner._prior_precisions = new
+                change = max(abs(np.log(new[g] / old[g])) for g in new)
                 moved |= change > 5 * EVIDENCE_LOG_TOL
                 if change < EVIDENCE_LOG_TOL:
                     break
             else:
-                warnings.warn(f"the evidence updates of the penalties did not settle in "
-                              f"{EVIDENCE_ROUNDS} rounds (last reg_factors "
-                              f"{inner.reg_factors:.3g}, reg_bias {inner.reg_bias:.3g})",
+                last = ", ".join(f"{g} {v:.3g}" for g, v in inner._prior_precisions.items())
+                warnings.warn(f"the evidence updates of the prior precisions did not settle "
+                              f"in {EVIDENCE_ROUNDS} rounds (last: {last})",
                               ConvergenceWarning, stacklevel=user_stacklevel())
             return moved
 
@@ -435,8 +451,8 @@ class SelectionMFBase(BaseEstimator):
         inner.set_params(fixed_rho=float(np.tanh(a_hat)), compute_se=self.compute_se)
         SelectionMFBase.fit(inner, X, y, o, X_unbiased, y_unbiased)
         params = self.get_params(deep=False)
-        vars(self).update({k: v for k, v in vars(inner).items() if k not in params})
-        self.reg_factors_, self.reg_bias_ = float(inner.reg_factors), float(inner.reg_bias)
+        vars(self).update({k: v for k, v in vars(inner).items()
+                           if k not in params and k != "_prior_precisions"})
         self.n_laplace_fits_ = n_fits + 1
         if self.fixed_rho is not None:
             return self

@@ -57,6 +57,8 @@ class BlockNewton:
         frozen but (perhaps) atanh(rho)."""
         if not isinstance(objective.likelihood, ContinuousHeckmanLikelihood):
             return False
+        if getattr(objective, "precisions", None) is not None:
+            return False  # the sweeps take one reg_factors and one reg_bias
         if objective.frozen is None:
             return True
         frozen = objective.frozen.copy()

@@ -135,36 +135,27 @@ def row_block_logdet(layout, p, penalty, listed, extra=None):
     return total, variances
 
 
-def evidence_penalties(theta, variances, mask, precisions):
-    """MacKay's fixed-point update of the two prior precisions (factors, biases).
+def mackay_update(w, s, lam):
+    """MacKay's fixed-point update of one group's prior precision.
 
     With w the group's parameters at the penalised fit, s their Laplace posterior
     variances and lam the group's precision, the evidence is stationary in lam where
     lam = gamma / |w|^2, gamma = sum(1 - lam s) the number of parameters the data
     determine (MacKay 1992, "Bayesian interpolation"; sklearn's BayesianRidge uses the
-    same update). The block-diagonal H makes s the diagonal of the block inverses.
+    same update). Clipped to [EVIDENCE_MIN, EVIDENCE_MAX]: gamma -> 0 with |w| -> 0 is a
+    group the data do not support (the bound, not 0 / 0).
+    """
+    gamma = float(np.sum(1.0 - lam * s))
+    update = gamma / float(w @ w) if w @ w > 0 else EVIDENCE_MAX
+    return float(np.clip(update, EVIDENCE_MIN, EVIDENCE_MAX))
 
-    Parameters
-    ----------
-    theta, variances : ndarray of shape (n_params,)
-    mask : ndarray
-        ``ParamLayout.penalised_mask()``: 1 for the factors, 2 for the biases.
-    precisions : (reg_factors, reg_bias) of the fit
 
-    Returns
-    -------
-    (reg_factors, reg_bias) : tuple of float, each clipped to [EVIDENCE_MIN, EVIDENCE_MAX];
+def evidence_precisions(theta, variances, layout, precisions):
+    """One MacKay update of every prior group's precision (``ParamLayout.prior_groups``).
+
+    ``variances`` are the diagonal of the row blocks' inverses (:func:`row_block_logdet`);
     a group without parameters (rank 0) keeps its precision.
     """
-    out = []
-    for group, lam in zip((1.0, 2.0), precisions):
-        in_group = mask == group
-        if not in_group.any():
-            out.append(float(lam))
-            continue
-        w, s = theta[in_group], variances[in_group]
-        gamma = float(np.sum(1.0 - lam * s))
-        # gamma -> 0 with |w| -> 0 is a collapsed group: the bound, not 0 / 0.
-        update = gamma / float(w @ w) if w @ w > 0 else EVIDENCE_MAX
-        out.append(float(np.clip(update, EVIDENCE_MIN, EVIDENCE_MAX)))
-    return tuple(out)
+    return {group: (mackay_update(theta[index], variances[index], precisions[group])
+                    if index.size else precisions[group])
+            for group, index in layout.prior_groups().items()}

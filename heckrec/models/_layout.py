@@ -99,6 +99,19 @@ class ParamLayout:
             d[self.slices[name]] = max(n_obs, 1.0)
         return d + penalty
 
+    def prior_groups(self):
+        """Index arrays of the parameter groups that share one prior precision under
+        ``rho_criterion="evidence"``: each score's user biases, item biases and factors
+        (``P`` with ``Q``: their product is identified, not how a scale splits between
+        them, so separate precisions would drift against each other)."""
+        def indices(*names):
+            return np.concatenate([np.arange(self.slices[n].start, self.slices[n].stop)
+                                   for n in names]).astype(np.int64)
+
+        return {f"{part}_{tag}": indices(*names) for tag in ("o", "r")
+                for part, names in (("bu", (f"bu_{tag}",)), ("bi", (f"bi_{tag}",)),
+                                    ("factors", (f"P_{tag}", f"Q_{tag}")))}
+
     def penalised_mask(self, xp=np):
         """1.0 where a parameter is an embedding (P, Q), 2.0 for biases (b_u, b_i),
         3.0 for atanh(rho), else 0."""

@@ -20,16 +20,23 @@ class PenalisedObjective:
         a = atanh(rho).
     backend : str
     frozen : ndarray of bool or None
+    precisions : dict or None
+        Per-group prior precisions (``ParamLayout.prior_groups``) that replace
+        reg_factors / reg_bias group by group (``rho_criterion="evidence"``).
     """
 
     def __init__(self, likelihood, layout, pairs, reg_factors, reg_bias, backend="numba",
-                 frozen=None, reg_rho=0.0):
+                 frozen=None, reg_rho=0.0, precisions=None):
         self.likelihood, self.layout, self.pairs = likelihood, layout, pairs
         self.backend = backend
         mask = layout.penalised_mask()
         self.reg_factors, self.reg_bias, self.reg_rho = reg_factors, reg_bias, reg_rho
         self.penalty = np.select([mask == 1.0, mask == 2.0, mask == 3.0],
                                  [reg_factors, reg_bias, reg_rho], 0.0)
+        self.precisions = precisions
+        if precisions is not None:  # the evidence's per-group precisions replace them
+            for group, index in layout.prior_groups().items():
+                self.penalty[index] = precisions[group]
         self.frozen = frozen
         self.scale = float(pairs.n_total)
         self.n_evals = 0

@@ -104,7 +104,7 @@ verbose
         ``"mc"`` only: alternating rounds run.
     n_iter_, n_epochs_, n_sweeps_, converged_, degenerate_, objective_, se_info_, params_, \
 n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_, \
-log_marginal_, laplace_profile_, n_laplace_fits_, reg_factors_, reg_bias_
+log_marginal_, laplace_profile_, n_laplace_fits_, prior_precisions_
         As in :class:`heckrec.HeckmanMFRegressor`.
 
     Examples
@@ -313,7 +313,8 @@ log_marginal_, laplace_profile_, n_laplace_fits_, reg_factors_, reg_bias_
                                                      self._pairs),
                                        self._layout,
                                        self._pairs, self.reg_factors, self.reg_bias,
-                                       self.backend, self._frozen, self.reg_rho)
+                                       self.backend, self._frozen, self.reg_rho,
+                                       self._precisions())
             var_a = self._profiled_cov(exact, ["a"])[0, 0]
             self.rho_se_ = float((1.0 - self.rho_**2) * np.sqrt(var_a))
             self._check_identification(exact, float(np.sqrt(var_a)))

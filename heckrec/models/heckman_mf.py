@@ -170,10 +170,11 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         point a penalised fit at fixed rho (about 15-20 fits), and rho_se_ comes
         from its curvature in atanh(rho). It removes the incidental-parameter bias
         that runs the penalised rho_ away from 0, but only under a prior that fits
-        the data. ``"evidence"``: the same, and the two precisions (reg_factors,
-        reg_bias, used as starting values) are chosen by the same marginal
-        likelihood with MacKay's updates, as in sklearn's BayesianRidge (about 20-40
-        fits; ``reg_factors_``, ``reg_bias_``). Measured in docs/model.md. Both
+        the data. ``"evidence"``: the same, and the prior precisions are chosen by
+        the same marginal likelihood with MacKay's updates, as in sklearn's
+        BayesianRidge: one per score for the user biases, the item biases and the
+        factors (six; reg_factors and reg_bias are their starting values; about
+        20-80 fits; ``prior_precisions_``). Measured in docs/model.md. Both
         need ``unobserved="listed"``, ``alpha=1`` and the numba backend.
     random_state : int, RandomState or None
         Seeds the initial factors and Adam's batches.
@@ -199,9 +200,10 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         ``rho_criterion="laplace"`` or ``"evidence"`` (else NaN): the Laplace
         marginal likelihood at rho_, -objective_ - 1/2 log det of the rows' Hessian
         blocks + 1/2 sum of the log prior precisions, up to a constant.
-    reg_factors_, reg_bias_ : float
-        The penalties of the fit: the hyper-parameters, or under
-        ``rho_criterion="evidence"`` the precisions the evidence chose.
+    prior_precisions_ : dict
+        The penalties of the fit by prior group ("bu_o", "bi_o", "factors_o", "bu_r",
+        "bi_r", "factors_r": user biases, item biases, factors of each score): the
+        hyper-parameters, or under ``rho_criterion="evidence"`` what the evidence chose.
     laplace_profile_ : ndarray of shape (n_points, 2)
         ``rho_criterion`` "laplace" or "evidence" with rho free only: every (rho,
         log_marginal) of the last search, sorted by rho. ``n_laplace_fits_`` counts the fits.
