@@ -4,10 +4,11 @@ Parts:
     sim      simulated grids with known rho: binary biases-only 200 x 150 (rho 0.6) and
              400 x 300 (rho 0.8), continuous 200 x 150 rank 1 (rho 0.4), seeds 0-1,
              each at the estimator's default penalties
+    grid     issue 13's binary grid (1000 x 600, rank 4, rho 0.5, 10% observed)
     coat     Coat, no MAR ratings: BivariateProbitMF (rating >= 3) and HeckmanMFRegressor
              (1-5) at their defaults; mean prediction on the MAR pairs, AUC / RMSE
 
-Usage: python benchmarks/issue13/marginal_rho.py {sim|coat} [criterion ...]
+Usage: python benchmarks/issue13/marginal_rho.py {sim|grid|coat} [criterion ...]
 Rows are appended to benchmarks/results/marginal_rho.jsonl.
 """
 import json
@@ -58,6 +59,16 @@ def sim(criteria):
                       "seed": seed, **row})
 
 
+def grid(criteria):
+    """Issue 13's binary grid: 1000 x 600, rank 4, rho 0.5, 10% observed, defaults."""
+    X, r, o, _ = make_selection_mf(1000, 600, n_factors=4, rho=0.5, density=0.1,
+                                   outcome="binary", random_state=0)
+    for criterion in criteria:
+        row = fit(BivariateProbitMF(rho_criterion=criterion, random_state=0), X, r, o)
+        emit({"design": "binary 1000x600 rank 4 (fitted at the default rank)",
+              "true_rho": 0.5, "seed": 0, **row})
+
+
 def coat(criteria):
     c = load_coat()
     X = c.X_train.to_numpy()
@@ -81,4 +92,4 @@ def coat(criteria):
 if __name__ == "__main__":
     part = sys.argv[1]
     criteria = sys.argv[2:] or ["penalised", "laplace", "evidence"]
-    {"sim": sim, "coat": coat}[part](criteria)
+    {"sim": sim, "grid": grid, "coat": coat}[part](criteria)
