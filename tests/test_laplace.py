@@ -205,3 +205,11 @@ def test_profile_and_lr_test_use_the_marginal_likelihood():
     a = np.arctanh(est.rho_)
     assert np.arctanh(lower) == pytest.approx(a - 1.96 * se_a, abs=0.05 * 1.96 * se_a)
     assert np.arctanh(upper) == pytest.approx(a + 1.96 * se_a, abs=0.05 * 1.96 * se_a)
+
+
+def test_summary_says_where_rho_and_its_standard_error_come_from():
+    X, r, o, _ = make_selection_mf(60, 40, n_factors=0, rho=0.5, density=0.3, random_state=0)
+    est = HeckmanMFRegressor(0, rho_criterion="laplace", random_state=0).fit(X, r, o)
+    text = str(est.summary())
+    assert "rho chosen by the Laplace marginal likelihood" in text
+    assert "delta method for sigma." in text  # sigma's SE is still the Hessian's

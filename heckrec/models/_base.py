@@ -952,9 +952,17 @@ class SelectionMFBase(BaseEstimator):
             # (a text line: in the header table a long reason would widen the rules)
             smry.add_text(f"Not converged after {self.n_iter_} iterations: "
                           f"{self.convergence_message_}.")
-        smry.add_text("Standard errors: inverse penalised Hessian with the embeddings "
-                      "profiled out (Schur complement), delta method for "
-                      + " and ".join(n for n, _, _ in self._scalar_estimates()) + ".")
+        names = [n for n, _, _ in self._scalar_estimates()]
+        if self.rho_criterion != "penalised" and self.fixed_rho is None:
+            smry.add_text(f"rho chosen by the Laplace marginal likelihood "
+                          f"(rho_criterion={self.rho_criterion!r}, {self.n_laplace_fits_} "
+                          "fits); its standard error from that likelihood's curvature in "
+                          "atanh(rho), delta method.")
+            names.remove("rho")
+        if names:
+            smry.add_text("Standard errors: inverse penalised Hessian with the embeddings "
+                          "profiled out (Schur complement), delta method for "
+                          + " and ".join(names) + ".")
         return smry
 
     def __sklearn_tags__(self):
