@@ -72,18 +72,25 @@ def _mf_profile(fitted, X, y, o, slice_=None):
     """(profile(a), a_hat, loglik_max): the penalised profile with warm starts."""
     if getattr(fitted, "rho_criterion", "penalised") != "penalised":
         return _marginal_profile(fitted, X, y, o, slice_)
-    index = fitted._layout.index("a")
     best = _refit(fitted, X, y, o, fitted.theta_, None, slice_)  # polish the maximum first
-    solutions = {float(best.theta_[index]): best.theta_}
+    a_hat = float(best.theta_[fitted._layout.index("a")])
+    profile = _warm_profile(fitted, X, y, o, a_hat, best.theta_, slice_,
+                            lambda est: -est.objective_)
+    return profile, a_hat, -best.objective_
+
+
+def _warm_profile(base, X, y, o, a_hat, theta, slice_, score):
+    """a -> score(refit of ``base`` at rho = tanh(a)), each refit warm-started from the
+    nearest a already fitted (``theta`` at ``a_hat`` to begin with)."""
+    solutions = {a_hat: theta}
 
     def profile(a):
         nearest = min(solutions, key=lambda b: abs(b - a))
-        est = _refit(fitted, X, y, o, solutions[nearest], float(np.tanh(a)), slice_)
+        est = _refit(base, X, y, o, solutions[nearest], float(np.tanh(a)), slice_)
         solutions[a] = est.theta_
-        return -est.objective_
+        return score(est)
 
-    a_hat = float(best.theta_[index])
-    return profile, a_hat, -best.objective_
+    return profile
 
 
 def _marginal_profile(fitted, X, y, o, slice_=None):
@@ -94,14 +101,8 @@ def _marginal_profile(fitted, X, y, o, slice_=None):
     base.set_params(rho_criterion="laplace")
     base._prior_precisions = dict(fitted.prior_precisions_)
     a_hat = float(np.arctanh(fitted.rho_))
-    solutions = {a_hat: fitted.theta_}
-
-    def profile(a):
-        nearest = min(solutions, key=lambda b: abs(b - a))
-        est = _refit(base, X, y, o, solutions[nearest], float(np.tanh(a)), slice_)
-        solutions[a] = est.theta_
-        return est.log_marginal_
-
+    profile = _warm_profile(base, X, y, o, a_hat, fitted.theta_, slice_,
+                            lambda est: est.log_marginal_)
     return profile, a_hat, profile(a_hat)
 
 

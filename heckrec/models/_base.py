@@ -345,10 +345,7 @@ class SelectionMFBase(BaseEstimator):
         self._inverse_columns = {}
         self.rho_penalty_shift_ = float("nan")  # set by _check_identification
         self._finish_fit(objective, y[o])
-        self.prior_precisions_ = {group: float(objective.penalty[index[0]]) if index.size
-                                  else float(self.reg_factors if group.startswith("factors")
-                                             else self.reg_bias)
-                                  for group, index in layout.prior_groups().items()}
+        self.prior_precisions_ = dict(self._precisions() or self._default_precisions())
         self.log_marginal_ = (self._log_marginal(objective) if self.rho_criterion != "penalised"
                               else float("nan"))
         # only needed during fit; keeps the fitted estimator small
@@ -360,6 +357,11 @@ class SelectionMFBase(BaseEstimator):
         """The evidence's per-group precisions while it searches (set on its inner
         estimator only), else None: reg_factors and reg_bias apply."""
         return getattr(self, "_prior_precisions", None)
+
+    def _default_precisions(self):
+        """reg_factors and reg_bias as the precisions of ``ParamLayout.prior_groups``."""
+        return {f"{part}_{tag}": float(self.reg_factors if part == "factors" else self.reg_bias)
+                for tag in ("o", "r") for part in ("bu", "bi", "factors")}
 
     def _check_laplace(self):
         """The settings ``rho_criterion="laplace"`` is written for."""
@@ -401,19 +403,15 @@ class SelectionMFBase(BaseEstimator):
             return inner.log_marginal_
 
         if evidence:  # start from the hyper-parameters, one precision per prior group
-            inner._prior_precisions = {
-                group: float(self.reg_factors if group.startswith("factors") else self.reg_bias)
-                for group in ("bu_o", "bi_o", "factors_o", "bu_r", "bi_r", "factors_r")}
+            inner._prior_precisions = self._default_precisions()
 
         def evidence_step(a):
             """MacKay rounds at a fixed a; True if the precisions moved."""
             moved = False
             for _ in range(EVIDENCE_ROUNDS):
-                fit_at(a)
-                old = inner._prior_precisions
-                if not np.all(np.isfinite(inner._row_variances[
-                        np.concatenate(list(inner._layout.prior_groups().values()))])):
+                if not np.isfinite(fit_at(a)):
                     break  # a row block is not positive definite: keep the last precisions
+                old = inner._prior_precisions
                 new = evidence_precisions(inner.theta_, inner._row_variances, inner._layout,
                                           old)
                 inner._prior_precisions = new
@@ -431,7 +429,6 @@ class SelectionMFBase(BaseEstimator):
         if self.fixed_rho is not None:  # "evidence" at a given rho: the penalties only
             a_hat = float(np.arctanh(self.fixed_rho))
             evidence_step(a_hat)
-            profile, found, curvature, at_boundary = {}, None, float("nan"), False
         else:
             a_hat = 0.0
             for alternation in range(EVIDENCE_ALTERNATIONS if evidence else 1):
@@ -451,8 +448,10 @@ class SelectionMFBase(BaseEstimator):
         inner.set_params(fixed_rho=float(np.tanh(a_hat)), compute_se=self.compute_se)
         SelectionMFBase.fit(inner, X, y, o, X_unbiased, y_unbiased)
         params = self.get_params(deep=False)
+        # (not the search's own state: a refit of self starts from its parameters)
         vars(self).update({k: v for k, v in vars(inner).items()
-                           if k not in params and k != "_prior_precisions"})
+                           if k not in params and k not in ("_prior_precisions",
+                                                             "_row_variances")})
         self.n_laplace_fits_ = n_fits + 1
         if self.fixed_rho is not None:
             return self

@@ -100,7 +100,7 @@ def row_block_logdet(layout, p, penalty, listed, extra=None):
     variances : ndarray of shape (layout.size,)
         The diagonal of the block inverses (the Laplace posterior variances) at the
         rows' parameters, NaN elsewhere and where logdet is NaN: what the evidence
-        updates of the penalties need (:func:`evidence_penalties`).
+        updates of the penalties need (:func:`evidence_precisions`).
     """
     total = 0.0
     variances = np.full(layout.size, np.nan)

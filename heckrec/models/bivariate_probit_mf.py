@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._kernels.bivariate_probit import exact_per_pair, exact_terms
 from ._base import RHO_BOUNDARY, SelectionMFBase
+from ._laplace import CURVATURE_STEP
 from ._likelihood_binary import LIKELIHOODS, BivariateProbitLikelihood
 from ._objective import PenalisedObjective
 from ._solvers import SolverResult, lbfgs
@@ -336,7 +337,7 @@ log_marginal_, laplace_profile_, n_laplace_fits_, prior_precisions_
 
     def _slice_curvature(self, g_r, r, p):
         """-d2/dg_r2 of a MAR slice pair's log Phi(+-g_r) (central differences)."""
-        step = 1e-4
+        step = CURVATURE_STEP
         return -(binary_terms(g_r + step, r)[1] - binary_terms(g_r - step, r)[1]) / (2 * step)
 
     def _draw_outcome(self, g_r, u):
