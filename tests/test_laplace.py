@@ -74,7 +74,7 @@ def test_log_marginal_matches_dense_hessian_blocks(outcome, with_slice):
 def test_binary_laplace_removes_the_incidental_parameter_bias():
     # Biases only, 300 x 200, 10% observed, true rho 0.6, reg_bias 10 (prior sd 0.32, the
     # simulator's bias spread 0.3). The penalised fit runs to the boundary here; the
-    # marginal likelihood's maximum is at 0.571 +- 0.054 (docs/model.md).
+    # marginal likelihood's maximum is at 0.572 +- 0.054 (docs/model.md).
     X, r, o, _ = make_selection_mf(300, 200, n_factors=0, rho=0.6, density=0.1,
                                    outcome="binary", random_state=0)
     with warnings.catch_warnings():
