@@ -106,11 +106,20 @@ def test_continuous_laplace_covers_where_the_penalised_fit_does_not():
     assert est.sigma_se_ > 0  # the final fit's other standard errors are kept
 
 
-@pytest.mark.parametrize("setting", [{"unobserved": "complement"}, {"alpha": 0.5}])
-def test_laplace_refuses_what_it_is_not_written_for(setting):
+@pytest.mark.parametrize("criterion", ["laplace", "evidence"])
+@pytest.mark.parametrize("setting", [{"unobserved": "complement"}, {"alpha": 0.5},
+                                     {"backend": "numpy"}])
+def test_laplace_refuses_what_it_is_not_written_for(setting, criterion):
     X, r, o, _ = make_selection_mf(20, 15, n_factors=0, density=0.3, random_state=0)
-    with pytest.raises(ValueError, match="rho_criterion='laplace' needs"):
-        HeckmanMFRegressor(0, rho_criterion="laplace", **setting).fit(X, r, o)
+    with pytest.raises(ValueError, match=f"rho_criterion='{criterion}' needs"):
+        HeckmanMFRegressor(0, rho_criterion=criterion, **setting).fit(X, r, o)
+
+
+def test_an_unknown_rho_criterion_is_named():
+    X, r, o, _ = make_selection_mf(20, 15, n_factors=0, density=0.3, outcome="binary",
+                                   random_state=0)
+    with pytest.raises(ValueError, match="rho_criterion"):
+        BivariateProbitMF(0, rho_criterion="marginal").fit(X, r, o)
 
 
 def test_evidence_update_reaches_the_conjugate_models_evidence_maximum():
