@@ -37,13 +37,15 @@ def _data(outcome="continuous", k=1):
                              random_state=4)[:3]
 
 
-@pytest.mark.parametrize("unobserved", ["listed", "complement"])
+@pytest.mark.parametrize("unobserved", ["listed", "complement", "sampled"])
 def test_dask_fit_equals_the_numba_fit(client, unobserved):
     X, y, o = _data()
-    if unobserved == "complement":
+    if unobserved != "listed":
         X, y, o = X[o == 1], y[o == 1], None
+    # "sampled" at ratio 0.5 draws 20 of a user's ~30 unlisted items (a sample, not all)
     fits = [HeckmanMFRegressor(n_factors=1, backend=b, unobserved=unobserved, tol=1e-12,
-                               random_state=0).fit(X, y, o) for b in ("numba", "dask")]
+                               unobserved_ratio=0.5, random_state=0).fit(X, y, o)
+            for b in ("numba", "dask")]
     assert fits[1].rho_ == pytest.approx(fits[0].rho_, abs=1e-6)
     assert fits[1].loglik_ == pytest.approx(fits[0].loglik_, rel=1e-10)
     assert fits[1].rho_se_ == pytest.approx(fits[0].rho_se_, rel=1e-3)

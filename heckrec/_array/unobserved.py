@@ -40,3 +40,39 @@ def unobserved_loglik_grad(xp, special, mu, bu, bi, P, Q, log_ptr, log_items,
         g_P[a:b] = d @ Q
         g_Q += d.T @ P[a:b]
     return ll, float(g_bu.sum()), g_bu, g_bi, g_P, g_Q
+
+
+def sampled_loglik_grad(xp, special, mu, bu, bi, P, Q, sample_ptr, sample_items, weight,
+                        user_start, user_stop):
+    """Weighted sum of log Phi(-g_o) over the sampled unlisted pairs of users
+    [user_start, user_stop) (``unobserved="sampled"``), by chunks of draws.
+
+    User u's draws are ``sample_items[sample_ptr[u]:sample_ptr[u + 1]]``, each counting
+    ``weight[u]`` times. Returns ``(ll, g_mu, g_bu, g_bi, g_P, g_Q)`` as
+    :func:`unobserved_loglik_grad` does.
+    """
+    n_users = bu.shape[0]
+    g_bu, g_P = xp.zeros_like(bu), xp.zeros_like(P)
+    g_bi, g_Q = xp.zeros_like(bi), xp.zeros_like(Q)
+    counts = xp.diff(sample_ptr)
+    ll = 0.0
+    a = user_start
+    while a < user_stop:
+        # users [a, b) hold at most TILE_PAIRS draws (at least one user)
+        limit = int(sample_ptr[a]) + TILE_PAIRS
+        b = max(a + 1, min(user_stop, int(xp.searchsorted(sample_ptr, limit, side="right")) - 1))
+        lo, hi = int(sample_ptr[a]), int(sample_ptr[b])
+        users = xp.repeat(xp.arange(a, b), counts[a:b])
+        items = sample_items[lo:hi]
+        G = mu + bu[users] + bi[items] + (P[users] * Q[items]).sum(axis=1)
+        lc, mills = log_ndtr_mills(xp, special, -G)
+        w = weight[users]
+        d = -w * mills
+        ll += float((w * lc).sum())
+        g_bu += xp.bincount(users, weights=d, minlength=n_users)
+        g_bi += xp.bincount(items, weights=d, minlength=bi.shape[0])
+        for f in range(P.shape[1]):
+            g_P[:, f] += xp.bincount(users, weights=d * Q[items, f], minlength=n_users)
+            g_Q[:, f] += xp.bincount(items, weights=d * P[users, f], minlength=bi.shape[0])
+        a = b
+    return ll, float(g_bu.sum()), g_bu, g_bi, g_P, g_Q

@@ -82,3 +82,39 @@ def sweep(block_ptr, log_ptr, log_items, mu, bu, bi, P, QT,
                     g_QT_blocks[b, f, i] += d[i] * puf
                 g_P[u, f] = acc
         ll_blocks[b] = ll
+
+
+@njit(cache=True, parallel=True)
+def sampled_sweep(block_ptr, sample_ptr, sample_items, weight, mu, bu, bi, P, Q,
+                  ll_blocks, g_bu, g_P, g_bi_blocks, g_QT_blocks):
+    """Weighted sum of log Phi(-g) over a sample of the unlisted pairs, and its gradient.
+
+    ``unobserved="sampled"``: user u's drawn items are ``sample_items[sample_ptr[u]:
+    sample_ptr[u + 1]]``, each counting ``weight[u]`` times (the inverse of its
+    inclusion rate). Blocks of users as in :func:`sweep`; ``g_bu`` and ``g_P`` must
+    start at 0 for the swept users. ``g_bi_blocks``: (n_blocks, n_items),
+    ``g_QT_blocks``: (n_blocks, k, n_items), both zeroed (as :func:`sweep`'s). ``Q`` is
+    row-major here: a draw reads one item's row.
+    """
+    k = P.shape[1]
+    for b in prange(block_ptr.shape[0] - 1):
+        ll = 0.0
+        for u in range(block_ptr[b], block_ptr[b + 1]):
+            w = weight[u]
+            base = mu + bu[u]
+            su = 0.0
+            for j in range(sample_ptr[u], sample_ptr[u + 1]):
+                i = sample_items[j]
+                g = base + bi[i]
+                for f in range(k):
+                    g += P[u, f] * Q[i, f]
+                lc, mills = log_ndtr_mills(-g)
+                d = -w * mills
+                ll += w * lc
+                su += d
+                g_bi_blocks[b, i] += d
+                for f in range(k):
+                    g_P[u, f] += d * Q[i, f]
+                    g_QT_blocks[b, f, i] += d * P[u, f]
+            g_bu[u] = su
+        ll_blocks[b] = ll

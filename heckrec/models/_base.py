@@ -29,6 +29,8 @@ from ..exceptions import DegenerateEstimateWarning, NotIdentifiedWarning
 from ..inference import profiled_covariance, sandwich_block
 from ._combined import combined_likelihood
 from ._complement import NO_ROBUST, WithComplement
+from ._sampled import (UnobservedSample, WithSampledComplement, design_variance,
+                       sample_generator)
 from ._distributed import DaskLikelihood
 from ._init import spectral_start
 from ._input import (
@@ -161,7 +163,8 @@ class SelectionMFBase(BaseEstimator):
         "propensity_clip": [Interval(Real, 0, 1, closed="right")],
         "selection_only": [None, "array-like"],
         "outcome_only": [None, "array-like"],
-        "unobserved": [StrOptions({"listed", "complement"})],
+        "unobserved": [StrOptions({"listed", "complement", "sampled"})],
+        "unobserved_ratio": [Interval(Real, 0, None, closed="neither")],
         "rho_criterion": [StrOptions({"penalised", "laplace", "evidence"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -176,7 +179,8 @@ class SelectionMFBase(BaseEstimator):
                  compute_se=True, cov_type="hessian", fixed_rho=None, warm_start=False,
                  alpha=1.0, debias_loss="naive", propensity_clip=0.05,
                  selection_only=None, outcome_only=None, unobserved="listed",
-                 rho_criterion="penalised", random_state=None, verbose=0):
+                 unobserved_ratio=10.0, rho_criterion="penalised", random_state=None,
+                 verbose=0):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
         self.reg_bias = reg_bias
@@ -200,6 +204,7 @@ class SelectionMFBase(BaseEstimator):
         self.selection_only = selection_only
         self.outcome_only = outcome_only
         self.unobserved = unobserved
+        self.unobserved_ratio = unobserved_ratio
         self.rho_criterion = rho_criterion
         self.random_state = random_state
         self.verbose = verbose
@@ -253,11 +258,15 @@ class SelectionMFBase(BaseEstimator):
         previous = self._previous_solution()
         self.user_encoder_ = IdEncoder().fit(users_raw)
         self.item_encoder_ = IdEncoder().fit(items_raw)
-        complement = self.unobserved == "complement"
+        complement = self.unobserved in ("complement", "sampled")
         if complement:
             self._check_log(o, F.shape[1])
         pairs = PairSet(self.user_encoder_.codes_, self.item_encoder_.codes_, y_fit, o, F,
                         self.user_encoder_.n, self.item_encoder_.n, complement=complement)
+        if self.unobserved == "sampled":  # before the likelihood: dask partitions it
+            pairs.sample = UnobservedSample.draw(pairs, self.unobserved_ratio,
+                                                 sample_generator(self.random_state))
+        self.n_sampled_ = pairs.sample.n_draws if pairs.sample is not None else 0
         self._unbiased = self._unbiased_slice(X_unbiased, y_unbiased)
         self.n_unbiased_ = 0 if self._unbiased is None else self._unbiased.n_pairs
         plain_likelihood = self._likelihood()
@@ -583,6 +592,8 @@ class SelectionMFBase(BaseEstimator):
         first two run part by part on the dask workers with ``backend="dask"``."""
         if self.unobserved == "complement":
             likelihood = WithComplement(likelihood)
+        elif self.unobserved == "sampled":
+            likelihood = WithSampledComplement(likelihood)
         if self.backend == "dask":
             likelihood = DaskLikelihood(likelihood, pairs)
         if getattr(self, "_unbiased", None) is None:
@@ -601,10 +612,12 @@ class SelectionMFBase(BaseEstimator):
                              "alternating 'mc' steps are not distributed")
 
     def _check_log(self, o, n_features):
-        """What ``unobserved="complement"`` needs of X: a log, and no pair features in g_o."""
+        """What ``unobserved="complement"`` or ``"sampled"`` needs of X: a log, and no pair
+        features in g_o."""
+        mode = f"unobserved={self.unobserved!r}"
         if not o.all():
             raise ValueError(
-                f"unobserved='complement' reads X as the log of observed pairs (every other "
+                f"{mode} reads X as the log of observed pairs (every other "
                 f"pair of the seen users x items is unobserved), but o is 0 on "
                 f"{int((~o).sum())} rows; drop those rows, or list every pair with "
                 f"unobserved='listed'")
@@ -612,20 +625,20 @@ class SelectionMFBase(BaseEstimator):
                  + self.item_encoder_.codes_)
         if np.unique(codes).size != codes.size:
             raise ValueError(f"X lists {codes.size - np.unique(codes).size} (user, item) "
-                             "pair(s) more than once; with unobserved='complement' each pair "
+                             f"pair(s) more than once; with {mode} each pair "
                              "of the log must appear once")
         outcome_only = {self._feature_position("outcome_only", c, n_features)
                         for c in (self.outcome_only or [])}
         in_selection = sorted(set(range(n_features)) - outcome_only)
         if in_selection:
             raise ValueError(
-                f"unobserved='complement' cannot score the unlisted pairs on side features, "
+                f"{mode} cannot score the unlisted pairs on side features, "
                 f"which are known only for the logged pairs: declare X column(s) "
                 f"{[c + 2 for c in in_selection]} outcome_only (they then enter g_r alone), "
                 f"or list every pair with unobserved='listed'")
         if self.solver == "adam":
             raise ValueError("solver='adam' samples mini-batches of listed pairs, and "
-                             "unobserved='complement' does not list the unobserved ones; "
+                             f"{mode} does not list the unobserved ones; "
                              "use solver='lbfgs'")
         if self.alpha < 1.0:
             raise ValueError("alpha < 1 (the combined objective) needs every pair listed; "
@@ -780,6 +793,12 @@ class SelectionMFBase(BaseEstimator):
                 return objective.likelihood.per_pair_loglik(theta, self._layout, self._pairs)
 
             cov = sandwich_block(per_pair, self.theta_, columns)
+        sample = self._pairs.sample
+        if sample is not None and np.all(np.isfinite(cov)):
+            # unobserved="sampled": the sampling's own variance, H^-1 V H^-1 (_sampled)
+            design = design_variance(self.theta_, self._layout, sample, columns)
+            info["design_share"] = float(design[0, 0] / (cov[0, 0] + design[0, 0]))
+            cov = cov + design
         info["seconds"] = time.perf_counter() - start
         self.se_info_ = info
         if np.any(np.diag(cov) <= 0) or not np.all(np.isfinite(cov)):

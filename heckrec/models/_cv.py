@@ -137,10 +137,11 @@ class _SelectionMFCV(BaseEstimator):
             if name in params:
                 raise ValueError(f"estimator_params must not set {name!r}: it is chosen by "
                                  f"the cross-validation (pass its grid as {name}=)")
-        if params.get("unobserved") == "complement":
+        if params.get("unobserved") in ("complement", "sampled"):
             # a fold would hold out logged pairs, which the complement then counts as
             # unobserved: the held-out score would be of another model
-            raise ValueError("estimator_params unobserved='complement' is not supported: the "
+            raise ValueError(f"estimator_params unobserved={params['unobserved']!r} is not "
+                             "supported: the "
                              "folds hold out listed pairs, and a log lists only the observed "
                              "ones; cross-validate on the listed grid")
         base = self._estimator(random_state=self.random_state, **params)

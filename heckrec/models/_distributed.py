@@ -2,8 +2,8 @@
 
 The pairs are cut into contiguous ranges of users, balanced by pair count, one per
 worker, and scattered once per fit. Each pass sends theta to every worker, which runs the
-numba pass (and, for ``unobserved="complement"``, the sweep of its own users' unlisted
-pairs) on its part; the partial log-likelihoods and gradients come back and are added in
+numba pass (and, for ``unobserved="complement"`` or ``"sampled"``, the sweep of its own
+users' unlisted pairs or of their draws) on its part; the partial log-likelihoods and gradients come back and are added in
 partition order, so the result does not depend on which worker answers first. Item rows
 are summed across partitions by that addition. Transfer per pass: theta to each worker
 and one gradient back, 2 x 8 x len(theta) bytes per worker.
@@ -39,6 +39,8 @@ def partition_by_user(pairs, n_parts):
     """
     per_user = (np.full(pairs.n_users, float(pairs.n_items)) if pairs.complement
                 else np.diff(pairs.user_ptr).astype(float))
+    if pairs.sample is not None:  # "sampled": a user's cost is its logged pairs and draws
+        per_user = np.diff(pairs.user_ptr) + np.diff(pairs.sample.ptr).astype(float)
     cumulative = np.concatenate([[0.0], np.cumsum(per_user)])
     bounds = np.searchsorted(cumulative, np.linspace(0, cumulative[-1], n_parts + 1))
     bounds[0], bounds[-1] = 0, pairs.n_users
@@ -47,6 +49,8 @@ def partition_by_user(pairs, n_parts):
     for start, stop in zip(bounds[:-1], bounds[1:]):
         part = pairs.subset(np.arange(pairs.user_ptr[start], pairs.user_ptr[stop]))
         part.sweep_users = (int(start), int(stop))
+        if pairs.sample is not None:  # unobserved="sampled": the part's users' draws
+            part.sample = pairs.sample.restrict(int(start), int(stop))
         parts.append(part)
     return parts
 

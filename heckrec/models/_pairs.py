@@ -41,6 +41,9 @@ class PairSet:
         # The users whose unlisted pairs this set's likelihood sweeps (a partition's
         # range under backend="dask"; every user otherwise).
         self.sweep_users = (0, self.n_users)
+        # unobserved="sampled": the drawn unlisted pairs (heckrec.models._sampled), which
+        # then stand for the unlisted pairs in the likelihood.
+        self.sample = None
 
     @property
     def n_pairs(self):

@@ -66,8 +66,8 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
         Draws for ``"ghk"`` and ``"mc"`` (unused by ``"exact"``).
     reg_factors, reg_bias, reg_rho, solver, max_iter, tol, learning_rate, batch_size, init, \
 init_scale, scaling, compute_se, cov_type, fixed_rho, warm_start, alpha, debias_loss, \
-propensity_clip, selection_only, outcome_only, unobserved, rho_criterion, random_state, \
-verbose
+propensity_clip, selection_only, outcome_only, unobserved, unobserved_ratio, rho_criterion, \
+random_state, verbose
         As in :class:`heckrec.HeckmanMFRegressor`, except the penalties' defaults,
         ``reg_factors=1.0`` and ``reg_bias=0.1``: rank 8 at 100 / 10 left Coat
         degenerate here too, and with a MAR slice ran rho to +1 (measured by
@@ -132,7 +132,8 @@ log_marginal_, laplace_profile_, n_laplace_fits_, prior_precisions_
                  backend="numba", compute_se=True, cov_type="hessian", fixed_rho=None,
                  warm_start=False, alpha=1.0, debias_loss="naive", propensity_clip=0.05,
                  selection_only=None, outcome_only=None, unobserved="listed",
-                 rho_criterion="penalised", random_state=None, verbose=0):
+                 unobserved_ratio=10.0, rho_criterion="penalised", random_state=None,
+                 verbose=0):
         super().__init__(n_factors, reg_factors=reg_factors, reg_bias=reg_bias, reg_rho=reg_rho,
                          solver=solver,
                          max_iter=max_iter, tol=tol, learning_rate=learning_rate,
@@ -142,6 +143,7 @@ log_marginal_, laplace_profile_, n_laplace_fits_, prior_precisions_
                          alpha=alpha, debias_loss=debias_loss,
                          propensity_clip=propensity_clip, selection_only=selection_only,
                          outcome_only=outcome_only, unobserved=unobserved,
+                         unobserved_ratio=unobserved_ratio,
                          rho_criterion=rho_criterion, random_state=random_state,
                          verbose=verbose)
         self.likelihood = likelihood

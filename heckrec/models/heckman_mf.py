@@ -153,14 +153,24 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         promotion) identifies rho beyond the normal functional form, as in a
         classic Heckman model. Fits with exclusions use L-BFGS (the
         block-Newton sweeps need every weight free).
-    unobserved : {"listed", "complement"}, default="listed"
+    unobserved : {"listed", "complement", "sampled"}, default="listed"
         ``"listed"``: X lists every pair, observed or not (``o`` says which).
         ``"complement"``: X is the interaction log (the observed pairs only) and every
         other pair of the seen users x seen items is unobserved; their term of the
         likelihood is swept from the selection factors without listing them, so
         memory grows with the log, not the grid (issue 15). Side features must then
         be ``outcome_only`` (they are known only for logged pairs), and the fit uses
-        L-BFGS with Hessian standard errors.
+        L-BFGS with Hessian standard errors. ``"sampled"``: as ``"complement"``, but
+        the unlisted pairs' term is estimated from a fixed random sample of them,
+        drawn once per fit from ``random_state`` (each user a stratum, its draws
+        weighted by the inverse of their rate: weighted exogenous sampling, Manski
+        and Lerman 1977), for universes too large to sweep; the standard errors add
+        the sampling's variance to the Hessian's (``heckrec.models._sampled``,
+        docs/scaling.md).
+    unobserved_ratio : float, default=10.0
+        With ``unobserved="sampled"``: unlisted pairs drawn per logged pair of each
+        user (at least 20; a user with fewer unlisted items than that gets them all,
+        unweighted). Larger is slower and closer to ``"complement"``.
     rho_criterion : {"penalised", "laplace", "evidence"}, default="penalised"
         How rho_ is chosen. ``"penalised"``: jointly with everything else, by the
         penalised likelihood. ``"laplace"``: the penalties read as Gaussian priors on
@@ -214,9 +224,12 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         The minimised objective: penalty minus ``loglik_``.
     se_info_ : dict
         How the standard errors were computed: CG iterations per solve,
-        whether CG converged, seconds taken.
+        whether CG converged, seconds taken, and with ``unobserved="sampled"``
+        ``design_share``: the sampling's share of rho's variance (atanh scale).
     n_pairs_, n_observed_, n_users_, n_items_ : int
-        Sizes of the training data.
+        Sizes of the training data (n_pairs_ counts the unlisted pairs of a log).
+    n_sampled_ : int
+        Unlisted pairs drawn (``unobserved="sampled"``; 0 otherwise).
     n_iter_ : int
         L-BFGS iterations.
     n_epochs_ : int
