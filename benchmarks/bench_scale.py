@@ -7,13 +7,20 @@ the log, and today's listed fit of the same data (every pair of the log's users 
 in X; a user the simulation never observed is in neither, since a log cannot know of it).
 Defaults of HeckmanMFRegressor except n_factors=4.
 
+With ``--universe [USERS]``: the 1e9-pair universe of issue 15 (100,000 users x 10,000
+items by default, density 0.01, so about 1e7 observed, rank 8, rho = 0.5), too large to
+sweep at every pass, fitted with ``unobserved="sampled"`` at its defaults (ratio 10); a
+smaller USERS count is a pilot of the same design.
+
 Run: python benchmarks/bench_scale.py [--quick]   (--quick: 3,000 x 1,000)
+     python benchmarks/bench_scale.py --universe [USERS]
 """
 
 import json
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -24,12 +31,13 @@ from heckrec.datasets import make_selection_log
 QUICK = "--quick" in sys.argv
 SHAPE = (3000, 1000) if QUICK else (15400, 1000)
 TRUE_RHO = 0.5
+UNIVERSE = "--universe" in sys.argv
 
 CHILD = r"""
 import json, resource, sys, time, warnings
 import numpy as np
 from heckrec import HeckmanMFRegressor
-mode, folder = sys.argv[1], sys.argv[2]
+mode, folder, rank = sys.argv[1], sys.argv[2], int(sys.argv[3])
 X, r = np.load(folder + "/X.npy"), np.load(folder + "/r.npy")
 if mode == "listed":  # the grid of the log's users x items, as a user had to pass it before
     seen_users, seen_items = np.unique(X[:, 0]), np.unique(X[:, 1])
@@ -44,7 +52,7 @@ if mode == "listed":  # the grid of the log's users x items, as a user had to pa
     del users, items
 else:
     args = ()
-est = HeckmanMFRegressor(n_factors=4, unobserved=mode, random_state=0)
+est = HeckmanMFRegressor(n_factors=rank, unobserved=mode, random_state=0)
 with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     start = time.perf_counter()
@@ -54,11 +62,54 @@ print(json.dumps({"mode": mode, "seconds": seconds, "se_seconds": est.se_info_.g
                   "peak_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "rho": est.rho_, "rho_se": est.rho_se_, "n_iter": est.n_iter_,
                   "loglik": est.loglik_, "converged": est.converged_,
+                  "n_sampled": getattr(est, "n_sampled_", None),
+                  "design_share": est.se_info_.get("design_share"),
                   "warnings": sorted({type(w.message).__name__ for w in caught})}))
 """
 
 
+def run_child(mode, folder, rank):
+    """Fit in a fresh process and return its JSON line (so ru_maxrss is the fit's own)."""
+    out = subprocess.run([sys.executable, "-c", CHILD, mode, folder, str(rank)], check=True,
+                         capture_output=True, text=True).stdout
+    result = json.loads(out.strip().splitlines()[-1])
+    print(result, flush=True)
+    return result
+
+
+def universe():
+    """The 1e9-pair universe, fitted with unobserved="sampled" (issue 15)."""
+    at = sys.argv.index("--universe") + 1
+    n_users = int(sys.argv[at]) if at < len(sys.argv) and sys.argv[at].isdigit() else 100_000
+    n_items, rank = 10_000, 8
+    start = time.perf_counter()
+    X, r, _ = make_selection_log(n_users, n_items, n_factors=rank, rho=TRUE_RHO,
+                                 density=0.01, random_state=0)
+    print(f"log: {X.shape[0]:,} observed of {n_users * n_items:,} pairs, simulated in "
+          f"{time.perf_counter() - start:.0f} s", flush=True)
+    with tempfile.TemporaryDirectory() as folder:
+        np.save(Path(folder) / "X.npy", X)
+        np.save(Path(folder) / "r.npy", r)
+        n_observed = X.shape[0]
+        del X, r
+        result = run_child("sampled", folder, rank)
+    row = {"users x items": f"{n_users:,} x {n_items:,}", "observed": f"{n_observed:,}",
+           "sampled unlisted pairs": f"{result['n_sampled']:,}",
+           "fit s (with SEs)": f"{result['seconds']:.0f}",
+           "of which SEs s": f"{result['se_seconds'] or 0:.0f}",
+           "peak RSS MB": f"{result['peak_MB']:.0f}",
+           "rho_ (truth 0.5)": f"{result['rho']:+.4f} +- {result['rho_se']:.4f}",
+           "design share of var": f"{result['design_share']:.3f}",
+           "iterations": result["n_iter"], "converged": result["converged"],
+           "warnings": ", ".join(result["warnings"]) or "none"}
+    write("scale_universe" if n_users == 100_000 else "scale_universe_pilot", [row], list(row),
+          note=f"HeckmanMFRegressor(n_factors={rank}, unobserved='sampled') defaults otherwise "
+               "(unobserved_ratio 10); the fit in its own process (peak RSS = its ru_maxrss).")
+
+
 def main():
+    if UNIVERSE:
+        return universe()
     X, r, _ = make_selection_log(*SHAPE, n_factors=4, rho=TRUE_RHO, density=0.02,
                                  random_state=0)
     print(f"log: {X.shape[0]:,} observed of {SHAPE[0] * SHAPE[1]:,} pairs", flush=True)
@@ -67,10 +118,7 @@ def main():
         np.save(Path(folder) / "X.npy", X)
         np.save(Path(folder) / "r.npy", r)
         for mode in ("complement", "listed"):
-            out = subprocess.run([sys.executable, "-c", CHILD, mode, folder], check=True,
-                                 capture_output=True, text=True).stdout
-            result = json.loads(out.strip().splitlines()[-1])
-            print(result, flush=True)
+            result = run_child(mode, folder, 4)
             rows.append({"X lists": "the log" if mode == "complement" else "every pair",
                          "unobserved": mode, "users x items": f"{SHAPE[0]:,} x {SHAPE[1]:,}",
                          "observed": f"{X.shape[0]:,}",

@@ -33,8 +33,12 @@ from ._complement import WithComplement, selection_term
 #: At least this many draws per user (unless the user has fewer unlisted items).
 MIN_DRAWS = 20
 
-#: Users per chunk of draws when drawing the sample and in the design variance.
+#: Draws per chunk when drawing the sample (about 40 bytes of temporaries per draw).
 DRAW_CHUNK = 4_000_000
+
+#: Draws per chunk in the design variance, smaller: each draw's rows of P, Q and their
+#: directions are gathered (about 300 bytes per draw at k = 8).
+DESIGN_CHUNK = 500_000
 
 
 class UnobservedSample:
@@ -114,11 +118,11 @@ def sample_generator(random_state):
     return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
 
 
-def _chunks(ptr, start, stop):
-    """Ranges of users [a, b) holding at most DRAW_CHUNK draws each (at least one user)."""
+def _chunks(ptr, start, stop, size=DRAW_CHUNK):
+    """Ranges of users [a, b) holding at most ``size`` draws each (at least one user)."""
     a = start
     while a < stop:
-        b = int(np.searchsorted(ptr, ptr[a] + DRAW_CHUNK, side="right")) - 1
+        b = int(np.searchsorted(ptr, ptr[a] + size, side="right")) - 1
         b = min(stop, max(a + 1, b))
         yield a, b
         a = b
@@ -164,7 +168,7 @@ def design_variance(theta, layout, sample, columns):
     V = np.zeros((m, m))
     counts = np.diff(sample.ptr)
     n_users = counts.size
-    for a, b in _chunks(sample.ptr, 0, n_users):
+    for a, b in _chunks(sample.ptr, 0, n_users, DESIGN_CHUNK):
         users = np.repeat(np.arange(a, b), counts[a:b])
         items = sample.items[sample.ptr[a]:sample.ptr[b]]
         P_u, Q_i = p.P_o[users], p.Q_o[items]
