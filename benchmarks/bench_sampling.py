@@ -29,25 +29,23 @@ SAMPLES = 3 if QUICK else 8
 TRUE_RHO = 0.5
 
 
-def fit(**params):
+def fit(X, r, **params):
+    """Fit HeckmanMFRegressor(n_factors=4, **params) on the log; (est, seconds with SEs, warnings)."""
     est = HeckmanMFRegressor(n_factors=4, **params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         start = time.perf_counter()
-        X, r = DATA
         est.fit(X, r)
         seconds = time.perf_counter() - start
     return est, seconds, sorted({type(w.message).__name__ for w in caught})
 
 
 def main():
-    global DATA
     X, r, _ = make_selection_log(*SHAPE, n_factors=4, rho=TRUE_RHO, density=0.01,
                                  random_state=0)
-    DATA = (X, r)
     grid = SHAPE[0] * SHAPE[1]
     print(f"log: {X.shape[0]:,} observed of {grid:,} pairs", flush=True)
-    exact, exact_s, exact_w = fit(unobserved="complement", random_state=0)
+    exact, exact_s, exact_w = fit(X, r, unobserved="complement", random_state=0)
     print(f"complement: rho {exact.rho_:+.4f} +- {exact.rho_se_:.4f}, {exact_s:.1f} s",
           flush=True)
     rows = [{"unobserved": "complement", "ratio": "", "draws per fit": f"{grid - X.shape[0]:,}",
@@ -57,7 +55,7 @@ def main():
     for ratio in RATIOS:
         gaps, reported, ses, times, warned, draws = [], [], [], [], set(), 0
         for seed in range(SAMPLES):
-            est, seconds, caught = fit(unobserved="sampled", unobserved_ratio=ratio,
+            est, seconds, caught = fit(X, r, unobserved="sampled", unobserved_ratio=ratio,
                                        random_state=seed)
             gaps.append(est.rho_ - exact.rho_)
             # the design's share of var(atanh rho_), mapped to rho by the same delta method
