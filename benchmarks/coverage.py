@@ -99,9 +99,9 @@ def _classic_rep(kind, rho, seed, n_boot):
 
 
 def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robust=False,
-            jackknife=0, penalties=None, rho_criterion="penalised"):
+            jackknife=0, penalties=None, rho_criterion="penalised", rank=None):
     outcome = "continuous" if kind == "HeckmanMFRegressor" else "binary"
-    k = 1 if outcome == "continuous" else 0
+    k = (1 if outcome == "continuous" else 0) if rank is None else rank
     X, r, o, _ = make_selection_mf(*grid, n_factors=k, rho=rho, density=0.3,
                                    outcome=outcome, random_state=seed)
     cls = HeckmanMFRegressor if outcome == "continuous" else BivariateProbitMF
@@ -155,6 +155,12 @@ def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robus
             out["boot_corrected_hessian_se"] = wald_interval_rho(a_bc, se_a)
             out["boot_corrected_boot_se"] = wald_interval_rho(a_bc, float(np.nanstd(a_star,
                                                                                  ddof=1)))
+            # What BootstrapResult.bias_corrected() returns: the same a_bc, its SE (the
+            # fit's below 20 replications) inflated by sqrt(1 + 1/B) for the noise of
+            # the replications' mean.
+            out["boot_corrected"] = boot.bias_corrected().conf_int()
+            # the correction's cost against the fit: (fit + refits) / fit
+            out["cost_ratio"] = (out["fit_s"] + out["boot_s"]) / out["fit_s"]
         if jackknife and est.degenerate_ is None:
             start = time.perf_counter()
             jk = jackknife_rho(est, X, r, o, n_partitions=jackknife, random_state=seed)
@@ -215,7 +221,7 @@ def summarise(rows, rho):
         jk = np.array([r["rho_jk"] for r in rows], dtype=float)
         out["bias_jackknife"] = float(np.nanmean(jk) - rho)
         out["sd_jackknife"] = float(np.nanstd(jk, ddof=1))
-    for key in ("fit_s", "profile_s", "boot_s", "jackknife_s"):
+    for key in ("fit_s", "profile_s", "boot_s", "jackknife_s", "cost_ratio"):
         times = [r[key] for r in rows if key in r]
         if times:
             out[f"median_{key}"] = float(np.median(times))
@@ -287,6 +293,9 @@ def main():
     parser.add_argument("--penalties", type=float, nargs=2, default=None,
                         metavar=("REG_FACTORS", "REG_BIAS"),
                         help="MF: these penalties instead of the estimator's defaults")
+    parser.add_argument("--rank", type=int, default=None,
+                        help="MF: rank of the simulated scores and of the fit (default 1 for "
+                             "HeckmanMFRegressor, 0 for BivariateProbitMF)")
     parser.add_argument("--rho-criterion", choices=["penalised", "laplace", "evidence"],
                         default="penalised",
                         help="MF: the estimators' rho_criterion (laplace, evidence: Wald "
@@ -318,7 +327,7 @@ def main():
                 n_prof = reps if args.profile_reps is None else args.profile_reps
                 rows = [_mf_rep(kind, rho, seed, i < n_prof, args.boot if args.mf_boot else 0,
                                 tuple(args.grid), args.mf_robust, args.jackknife,
-                                args.penalties, args.rho_criterion)
+                                args.penalties, args.rho_criterion, args.rank)
                         for i, seed in enumerate(seeds)]
             summaries.append(summarise(rows, rho))
             print(f"{kind} rho={rho:+.1f}: {summaries[-1]}", flush=True)
@@ -328,7 +337,7 @@ def main():
         report["settings"][name] = {"reps": reps, "boot": args.boot,
                                     "profile_reps": args.profile_reps,
                                     "jackknife": args.jackknife, "penalties": args.penalties,
-                                    "rho_criterion": args.rho_criterion}
+                                    "rho_criterion": args.rho_criterion, "rank": args.rank}
         if args.part == "mf":
             report["settings"][name]["grid"] = list(args.grid)
         print(f"\n{name} ({reps} replications per rho, nominal 95%)\n{table(summaries)}\n",

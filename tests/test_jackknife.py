@@ -145,7 +145,25 @@ def test_bootstrap_bias_correction_by_hand_and_on_a_known_bias():
     a = np.arctanh([0.5, 0.6, 0.7])
     res = boot.bias_corrected()
     assert res.estimate == pytest.approx(np.tanh(2 * np.arctanh(0.55) - a.mean()), abs=1e-15)
-    assert res.se_atanh == pytest.approx(np.std(a, ddof=1), abs=1e-15)
+    # no fit SE on this result: the replications' spread, inflated for the mean's own
+    # Monte Carlo noise, var(a_bc) = v (1 + 1/B)
+    assert res.se_atanh == pytest.approx(np.std(a, ddof=1) * np.sqrt(1 + 1 / 3), abs=1e-15)
+    assert res.se == pytest.approx(res.se_atanh * (1 - res.estimate**2), abs=1e-15)
+    with pytest.raises(ValueError, match="estimate_se_atanh is NaN"):
+        boot.bias_corrected(se="fit")
+    with pytest.raises(ValueError, match="se must be"):
+        boot.bias_corrected(se="hessian")
+    with pytest.raises(ValueError, match="positive number"):
+        boot.bias_corrected(se=-1.0)
+    with_se = BootstrapResult(estimates=pd.DataFrame({"rho": [0.5, 0.6, 0.7]}),
+                              estimate=pd.Series({"rho": 0.55}), n_failed=0, n_degenerate=0,
+                              estimate_se_atanh=0.04)
+    # with the fit's SE known, fewer than 20 replications use it by default
+    assert with_se.bias_corrected().se_atanh == pytest.approx(0.04 * np.sqrt(4 / 3), abs=1e-15)
+    assert with_se.bias_corrected(se="replications").se_atanh == pytest.approx(
+        res.se_atanh, abs=1e-15)
+    assert with_se.bias_corrected(se=0.1).se_atanh == pytest.approx(0.1 * np.sqrt(4 / 3),
+                                                                     abs=1e-15)
     low, high = res.conf_int()
     assert low == pytest.approx(np.tanh(np.arctanh(res.estimate) - 1.959964 * res.se_atanh),
                                 rel=1e-6)
@@ -156,7 +174,10 @@ def test_bootstrap_bias_correction_by_hand_and_on_a_known_bias():
         X, r, o, _ = make_selection_mf(200, 150, n_factors=1, rho=0.8, density=0.3,
                                        random_state=seed)
         est = HeckmanMFRegressor(**WEAK).fit(X, r, o)
-        corrected = bootstrap_rho(est, X, n_boot=10, random_state=0).bias_corrected()
+        boot = bootstrap_rho(est, X, n_boot=10, random_state=0)
+        assert boot.estimate_se_atanh == pytest.approx(est.rho_se_ / (1 - est.rho_**2),
+                                                       rel=1e-12)
+        corrected = boot.bias_corrected()
         raw.append(est.rho_ - 0.8)
         fixed.append(corrected.estimate - 0.8)
     # measured over 40 datasets (30 replications each): bias 0.045 -> -0.012, SDs 0.015 and

@@ -250,7 +250,8 @@ class HeckmanResults:
             return refit._estimate_dict(names)
 
         return parametric_bootstrap(replicate, self._estimate_dict(names), n_boot, n_jobs,
-                                    random_state)
+                                    random_state,
+                                    estimate_se_atanh=getattr(self, "athrho_se", np.nan))
 
     def _twostep_theta(self):
         return np.concatenate([np.asarray(self.params_select), np.asarray(self.params_outcome),

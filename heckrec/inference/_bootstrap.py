@@ -10,6 +10,10 @@ from sklearn.utils import check_random_state
 
 from ._intervals import check_alpha
 
+#: bias_corrected's default SE is the replications' spread from this many on, else the
+#: fit's own SE.
+MIN_REPLICATIONS_FOR_SE = 20
+
 
 @dataclass
 class BootstrapResult:
@@ -26,12 +30,17 @@ class BootstrapResult:
     n_degenerate : int
         Replications whose refit ended at |rho| > 0.99 (kept: they are draws
         of the estimator too).
+    estimate_se_atanh : float
+        The original fit's standard error of atanh(rho) (NaN where unknown), which
+        :meth:`bias_corrected` uses when there are too few replications for their
+        spread to be a standard error.
     """
 
     estimates: pd.DataFrame
     estimate: pd.Series
     n_failed: int
     n_degenerate: int
+    estimate_se_atanh: float = float("nan")
 
     @property
     def bse(self):
@@ -68,11 +77,20 @@ class BootstrapResult:
         removes the incidental-parameter and shrinkage bias that the split-panel jackknife
         over-corrects on small grids (docs/inference.md, issue 14).
 
+        The mean of B replications carries Monte Carlo noise of variance v / B, where v
+        is the estimator's variance, so a_bc's variance is v (1 + 1/B): the SE below is
+        inflated by sqrt(1 + 1/B). With that, a few replications suffice (B = 2 costs two
+        warm-started refits; docs/inference.md measures the coverage).
+
         Parameters
         ----------
-        se : float, optional
-            The SE of atanh(rho) to build the interval with. Default: the replications'
-            standard deviation of atanh(rho*).
+        se : {None, "replications", "fit"} or float, optional
+            The SE of atanh(rho_hat) the interval is built from, before the inflation.
+            ``"replications"``: their standard deviation of atanh(rho*);
+            ``"fit"``: the fit's own (Hessian) SE, ``estimate_se_atanh``; a float: that
+            value. Default: ``"fit"`` when fewer than ``MIN_REPLICATIONS_FOR_SE`` (20)
+            were used and the fit's SE is known (the spread of two or three
+            replications is not a standard error), else ``"replications"``.
 
         Returns
         -------
@@ -83,14 +101,40 @@ class BootstrapResult:
         a_star = np.arctanh(np.clip(self.estimates["rho"].to_numpy(float), -1 + 1e-15,
                                     1 - 1e-15))
         a_star = a_star[np.isfinite(a_star)]
-        if a_star.size < 2:
-            raise ValueError("bias_corrected needs at least 2 successful replications")
+        if a_star.size < 1:
+            raise ValueError("bias_corrected needs at least 1 successful replication")
         rho = float(self.estimate["rho"])
         a_bc = 2.0 * np.arctanh(rho) - float(a_star.mean())
-        se_a = float(np.std(a_star, ddof=1)) if se is None else float(se)
+        se_a = self._se_atanh(se, a_star)
+        inflated = se_a * np.sqrt(1.0 + 1.0 / a_star.size)
         estimate = float(np.tanh(a_bc))
-        return BiasCorrectedRho(estimate=estimate, rho=rho, se=se_a * (1 - estimate**2),
-                                se_atanh=se_a, method="bootstrap", n_used=int(a_star.size))
+        return BiasCorrectedRho(estimate=estimate, rho=rho, se=inflated * (1 - estimate**2),
+                                se_atanh=inflated, method="bootstrap", n_used=int(a_star.size))
+
+    def _se_atanh(self, se, a_star):
+        """The SE of atanh(rho_hat) that ``bias_corrected``'s ``se`` names."""
+        if se is None:
+            few = a_star.size < MIN_REPLICATIONS_FOR_SE
+            se = "fit" if few and np.isfinite(self.estimate_se_atanh) else "replications"
+        if isinstance(se, str):
+            if se == "replications":
+                if a_star.size < 2:
+                    raise ValueError("se='replications' needs at least 2 successful "
+                                     "replications")
+                return float(np.std(a_star, ddof=1))
+            if se == "fit":
+                if not np.isfinite(self.estimate_se_atanh):
+                    raise ValueError(
+                        f"se='fit' needs the fit's standard error of atanh(rho), which this "
+                        f"result does not hold (estimate_se_atanh is NaN); with "
+                        f"{a_star.size} replication(s) pass se= a number, or use at least "
+                        f"{MIN_REPLICATIONS_FOR_SE} replications")
+                return float(self.estimate_se_atanh)
+            raise ValueError(f"se must be None, 'replications', 'fit' or a number, got {se!r}")
+        se = float(se)
+        if not (np.isfinite(se) and se > 0):
+            raise ValueError(f"se must be a positive number, got {se!r}")
+        return se
 
     def rho_interval(self, alpha=0.05, method="percentile"):
         """The bootstrap interval for rho as a tuple."""
@@ -155,7 +199,8 @@ def _guarded(replicate, seed):
             return None
 
 
-def parametric_bootstrap(replicate, estimate, n_boot, n_jobs=None, random_state=None):
+def parametric_bootstrap(replicate, estimate, n_boot, n_jobs=None, random_state=None,
+                         estimate_se_atanh=float("nan")):
     """Run ``replicate(seed) -> dict of estimates`` ``n_boot`` times, in parallel.
 
     Parameters
@@ -170,6 +215,8 @@ def parametric_bootstrap(replicate, estimate, n_boot, n_jobs=None, random_state=
         joblib processes (``None``: 1, ``-1``: all cores). The result does not
         depend on it: each replication has its own seed.
     random_state : int, RandomState or None
+    estimate_se_atanh : float, default=NaN
+        The original fit's standard error of atanh(rho), kept on the result.
 
     Returns
     -------
@@ -185,4 +232,5 @@ def parametric_bootstrap(replicate, estimate, n_boot, n_jobs=None, random_state=
                          columns=names)
     failed = sum(r is None for r in rows)
     degenerate = int((table["rho"].abs() > 0.99).sum())
-    return BootstrapResult(table, pd.Series(estimate, dtype=float), failed, degenerate)
+    return BootstrapResult(table, pd.Series(estimate, dtype=float), failed, degenerate,
+                           float(estimate_se_atanh))
