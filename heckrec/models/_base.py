@@ -42,6 +42,7 @@ from ._input import (
     validate_X,
     validate_y_o,
 )
+from ._identification import structural_rho_se
 from ._laplace import evidence_precisions, pair_curvature, row_block_logdet
 from ._layout import ParamLayout
 from ._likelihood import BACKENDS, pair_scores
@@ -110,6 +111,10 @@ RHO_BOUNDARY = 0.99
 #: A tenfold change of the penalties moving atanh(rho_) by more than this many of its
 #: standard errors is reported as rho not identified by the data (NotIdentifiedWarning).
 IDENTIFICATION_SHIFT = 2.0
+#: The SE rho would have from the selection term's variation beyond the outcome's own
+#: user and item effects (heckrec.models._identification); above this, a 95% interval
+#: would span all of (-1, 1), and the fit warns that the design does not identify rho.
+STRUCTURAL_SE_LIMIT = 1.0
 #: L-BFGS stops once |rho| passes this: the fit is running to the boundary, and
 #: where exactly it stops is no estimate (Coat ran 1000 iterations without this).
 RHO_STOP = 0.9999
@@ -354,6 +359,7 @@ class SelectionMFBase(BaseEstimator):
         self._inverse_columns = {}
         self.rho_penalty_shift_ = float("nan")  # set by _check_identification
         self._finish_fit(objective, y[o])
+        self._check_structure()
         self.prior_precisions_ = dict(self._precisions() or self._default_precisions())
         self.log_marginal_ = (self._log_marginal(objective) if self.rho_criterion != "penalised"
                               else float("nan"))
@@ -848,6 +854,39 @@ class SelectionMFBase(BaseEstimator):
                 f"Pass {anchors}; docs/model.md shows this on Coat.",
                 NotIdentifiedWarning, stacklevel=user_stacklevel())
 
+    def _check_structure(self):
+        """Set ``rho_structural_se_`` and warn when the design leaves rho to the errors' shape.
+
+        The SE of rho from the selection term's variation beyond the outcome score's own
+        user and item effects and side features (heckrec.models._identification), at
+        the fitted g_o of the observed pairs. Only where nothing else identifies rho
+        (no MAR slice, no exclusion restriction) and the fit is not already reported as
+        degenerate.
+        """
+        self.rho_structural_se_ = float("nan")
+        if not self._selection_modelled or self.fixed_rho is not None:
+            return
+        pairs = self._pairs
+        observed = pairs.o
+        g_o = pair_scores(self.theta_, self._layout, pairs)[0][observed]
+        se, share = structural_rho_se(g_o, pairs.users[observed], pairs.items[observed],
+                                      pairs.F[observed])
+        self.rho_structural_se_ = se
+        if (se > STRUCTURAL_SE_LIMIT and self.degenerate_ is None
+                and not self._identified_beyond_shape()):
+            warnings.warn(
+                f"rho is not identified by the design of these data: the outcome's own user "
+                f"and item effects reproduce the selection term lambda(g_o) on the observed "
+                f"pairs up to {share:.2g} of its variance, which would give rho a standard "
+                f"error of {se:.3g} (rho_structural_se_) without the normal shape of the "
+                f"errors. rho_ = {self.rho_:+.3f} rests on that shape and on the penalties; "
+                f"rho_se_ = {self.rho_se_:.3g} is its precision only if the errors are "
+                f"exactly normal. Pass X_unbiased / "
+                f"y_unbiased (a few randomly exposed pairs) or an exclusion restriction "
+                f"(selection_only); docs/model.md shows this on Coat, where every user "
+                f"chose the same number of items.",
+                NotIdentifiedWarning, stacklevel=user_stacklevel())
+
     def _identified_beyond_shape(self):
         """Whether something besides the normal functional form identifies rho."""
         return (self.n_unbiased_ > 0 or bool(self.selection_only)
@@ -949,6 +988,7 @@ class SelectionMFBase(BaseEstimator):
             "Log-likelihood:": f"{self.loglik_:.10g}", "Converged:": str(self.converged_),
             "Degenerate:": str(self.degenerate_ or "no"), "Iterations:": str(self.n_iter_),
             "Penalty shift (SE):": _digits(self.rho_penalty_shift_),
+            "Structural SE (rho):": _digits(getattr(self, "rho_structural_se_", np.nan)),
         }, ncols=2)
         z = stats.norm.ppf(1.0 - alpha / 2.0)
         rows = {}

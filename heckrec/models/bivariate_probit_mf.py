@@ -105,7 +105,8 @@ random_state, verbose
         ``"mc"`` only: alternating rounds run.
     n_iter_, n_epochs_, n_sweeps_, converged_, degenerate_, objective_, se_info_, params_, \
 n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_, \
-log_marginal_, laplace_profile_, n_laplace_fits_, prior_precisions_
+log_marginal_, laplace_profile_, n_laplace_fits_, prior_precisions_, rho_penalty_shift_, \
+rho_structural_se_
         As in :class:`heckrec.HeckmanMFRegressor`.
 
     Examples

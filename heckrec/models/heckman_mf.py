@@ -204,6 +204,16 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         objective is penalised, this is the Laplace (posterior) standard error
         given the priors; it ignores the small shrinkage bias of the
         embeddings. NaN when the fit is degenerate.
+    rho_penalty_shift_ : float
+        How many of its SEs a tenfold change of every penalty would move atanh(rho_)
+        (first order); above 2 the fit warns ``NotIdentifiedWarning``.
+    rho_structural_se_ : float
+        The SE rho would have from the selection term's variation beyond the outcome
+        score's own user and item effects and features alone,
+        ``1 / sqrt(n_observed var(lambda_perp))`` (:mod:`heckrec.models._identification`);
+        above 1, with no MAR slice or exclusion restriction, the fit warns
+        ``NotIdentifiedWarning``: rho then rests on the errors' normal shape and the
+        penalties (Coat: 30). NaN when rho is fixed or not modelled.
     loglik_ : float
         Log-likelihood (without penalty) at the estimate, in the outcome's units.
     log_marginal_ : float
