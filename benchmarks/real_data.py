@@ -5,7 +5,8 @@ and 16 coats drawn at random (the MAR ratings, the truth the field debiases towa
 For each estimator, without and with a 5% MAR slice passed as ``X_unbiased,
 y_unbiased`` (seeds 0-4; the metrics are on the other 95%), the table reports rho_ +- SE,
 the NotIdentifiedWarning's penalty shift (``rho_penalty_shift_``: how many SEs a tenfold
-change of the penalties would move atanh(rho)), the mean prediction on the MAR pairs
+change of the penalties would move atanh(rho)) and the design's structural SE of rho
+(``rho_structural_se_``; both warn NotIdentifiedWarning, counted), the mean prediction on the MAR pairs
 against their mean, RMSE on the 1-5 scale (continuous models) or AUC of rating >= 3
 (binary models), and NDCG@5 per user (the paper code's convention). Beside them:
 NaiveMF, IPSMF and DRJLMF with their defaults, and the classic linear-index
@@ -101,6 +102,7 @@ def _fit_selection(data, model, settings, seed, use_slice):
     prediction = est.predict_proba(Xh)[:, 1] if binary else est.predict(Xh)
     row = dict(model=model, settings=settings, seed=seed, slice=use_slice, rho=est.rho_,
                rho_se=est.rho_se_, penalty_shift=est.rho_penalty_shift_,
+               structural_se=est.rho_structural_se_,
                degenerate=est.degenerate_,
                warnings=sorted({type(w.message).__name__ for w in caught}),
                seconds=seconds, **_metrics(data, held, prediction, binary))
@@ -172,20 +174,23 @@ def _table(rows):
         key = (row["model"], json.dumps(row["settings"], sort_keys=True), row["slice"])
         groups.setdefault(key, []).append(row)
     head = ("| model | settings | MAR slice | seeds | rho_ +- SE | penalty shift (SE) | "
-            "degenerate fits | mean prediction (MAR mean) | RMSE | AUC | NDCG@5 |")
-    lines = [head, "|" + "---|" * 11]
+            "structural SE | NotIdentifiedWarning | degenerate fits | "
+            "mean prediction (MAR mean) | RMSE | AUC | NDCG@5 |")
+    lines = [head, "|" + "---|" * 13]
     for (model, settings, use_slice), group in groups.items():
         def mean(key):
             values = [g[key] for g in group if key in g and g[key] is not None]
             return float(np.nanmean(values)) if values else float("nan")
 
         n_degenerate = sum(g["degenerate"] is not None for g in group)
+        n_warned = sum("NotIdentifiedWarning" in g["warnings"] for g in group)
         mean_pred = (f"{_fmt(mean('mean_prediction'))} ({_fmt(mean('mar_mean'))})"
                      if "mean_prediction" in group[0] else "")
         lines.append(
             f"| {model} | {settings} | {'5%' if use_slice else 'no'} | {len(group)} | "
             f"{_fmt(mean('rho'), '+.3f')} +- {_fmt(mean('rho_se'))} | "
-            f"{_fmt(mean('penalty_shift'), '.2f')} | {n_degenerate}/{len(group)} | {mean_pred} | "
+            f"{_fmt(mean('penalty_shift'), '.2f')} | {_fmt(mean('structural_se'), '.3g')} | "
+            f"{n_warned}/{len(group)} | {n_degenerate}/{len(group)} | {mean_pred} | "
             f"{_fmt(mean('rmse'))} | {_fmt(mean('auc'))} | {_fmt(mean('ndcg5'))} |")
     return "\n".join(lines)
 
