@@ -869,8 +869,11 @@ class SelectionMFBase(BaseEstimator):
         pairs = self._pairs
         observed = pairs.o
         g_o = pair_scores(self.theta_, self._layout, pairs)[0][observed]
+        features = pairs.F[observed]
+        if self._frozen is not None:  # a selection_only column is not in the outcome score
+            features = features[:, ~self._frozen[self._layout.slices["w_r"]]]
         se, share = structural_rho_se(g_o, pairs.users[observed], pairs.items[observed],
-                                      pairs.F[observed])
+                                      features)
         self.rho_structural_se_ = se
         if (se > STRUCTURAL_SE_LIMIT and self.degenerate_ is None
                 and not self._identified_beyond_shape()):
