@@ -9,29 +9,28 @@ effects free), the SE of rho would be about
 
     1 / sqrt(n_observed * var(lambda_perp))
 
-in units of the outcome's noise. When that is above 1, a 95% interval would span all of
+(the coefficient of lambda is rho sigma and the noise's SD at most sigma, so sigma
+cancels; for a binary outcome, sigma = 1 for the latent outcome). When that is above 1,
+a 95% interval would span all of
 (-1, 1): rho then rests on the normality of the errors and on the penalties alone, not
 on anything in the design. On Coat every user chose 24 coats, so the users' selection
 biases are equal, lambda is a function of the item, and the item biases absorb it
-(docs/model.md). The outcome's factors can absorb part of lambda_perp too, so the number
-is a lower bound on what the data leave for rho: a warning based on it errs towards
-silence. The classic literature's version is the collinearity of the inverse Mills ratio
+(docs/model.md). The outcome's factors can absorb part of lambda_perp too, and a binary
+outcome carries less information than its latent one, so rho's SE from the design is at
+least this number: a warning based on it errs towards silence. The classic literature's version is the collinearity of the inverse Mills ratio
 with the outcome regressors (Leung and Yu 1996; Puhani 2000).
 """
 
 import numpy as np
-from scipy.special import log_ndtr
+import scipy.special
 
-#: Alternating projections stop when a sweep removes less than this share of the
-#: variance left ...
+from .._array.heckman_continuous import log_ndtr_mills
+
+#: Alternating projections stop when a sweep removes less than this share of v's
+#: variance ...
 PROJECTION_TOL = 1e-14
 #: ... or after this many sweeps.
 PROJECTION_SWEEPS = 200
-
-
-def inverse_mills(g):
-    """phi(g) / Phi(g), accurate for very negative g (through log Phi)."""
-    return np.exp(-0.5 * g * g - 0.5 * np.log(2.0 * np.pi) - log_ndtr(g))
 
 
 def left_after_effects(v, users, items, F=None):
@@ -96,7 +95,7 @@ def structural_rho_se(g_o, users, items, F=None):
         the outcome's user and item effects and features leave (0 where lambda is
         constant).
     """
-    lam = inverse_mills(np.asarray(g_o, dtype=float))
+    lam = log_ndtr_mills(np, scipy.special, np.asarray(g_o, dtype=float))[1]
     left = left_after_effects(lam, users, items, F)
     n = lam.size
     var_left = float(left @ left) / n if n else 0.0
