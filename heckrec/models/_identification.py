@@ -11,14 +11,14 @@ effects free), the SE of rho would be about
 
 (the coefficient of lambda is rho sigma and the noise's SD at most sigma, so sigma
 cancels; for a binary outcome, sigma = 1 for the latent outcome). When that is above 1,
-a 95% interval would span all of
-(-1, 1): rho then rests on the normality of the errors and on the penalties alone, not
-on anything in the design. On Coat every user chose 24 coats, so the users' selection
-biases are equal, lambda is a function of the item, and the item biases absorb it
-(docs/model.md). The outcome's factors can absorb part of lambda_perp too, and a binary
-outcome carries less information than its latent one, so rho's SE from the design is at
-least this number: a warning based on it errs towards silence. The classic literature's version is the collinearity of the inverse Mills ratio
-with the outcome regressors (Leung and Yu 1996; Puhani 2000).
+a 95% interval would span all of (-1, 1): rho then rests on the normality of the errors
+and on the penalties alone, not on anything in the design. On Coat every user chose 24
+coats, so the users' selection biases are equal, lambda is a function of the item, and
+the item biases absorb it (docs/model.md). The outcome's factors can absorb part of
+lambda_perp too, and a binary outcome carries less information than its latent one, so
+rho's SE from the design is at least this number: a warning based on it errs towards
+silence. The classic literature's version is the collinearity of the inverse Mills
+ratio with the outcome regressors (Leung and Yu 1996; Puhani 2000).
 """
 
 import numpy as np
