@@ -27,6 +27,11 @@ Usage::
     python benchmarks/coverage.py mf --models HeckmanMFRegressor --reps 30 --rhos -0.8 0.4 \
         --profile-reps 0 --mf-robust --tag _robust
     python benchmarks/coverage.py mf --oracle --tag _oracle
+    python benchmarks/coverage.py mf --models HeckmanMFRegressor --reps 100 --profile-reps 0 \
+        --mf-boot --boot 2 --penalties 1 0.1 --tag _bc2_weak      # the two-refit correction
+    python benchmarks/coverage.py mf --models BivariateProbitMF --reps 30 --grid 400 300 \
+        --rhos -0.8 0 0.8 --rank 1 --profile-reps 0 --mf-boot --boot 2 \
+        --tag _bc2_binary_rank1_400x300
     python benchmarks/coverage.py mf --models HeckmanMFRegressor --rho-criterion evidence \
         --reps 30 --tag _evidence
     python benchmarks/coverage.py report    # every table so far, as markdown
