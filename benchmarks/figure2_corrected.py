@@ -23,19 +23,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+from table1_semisynthetic import RHOS, _data  # the same design and rhos as Table 1
 
 RESULTS = Path(__file__).resolve().parent / "results"
 RUNS = RESULTS / "figure2_corrected.jsonl"
-
-
-def _data(ratings_path, rho, seed):
-    """The design's data with x centred, as benchmarks/table1_semisynthetic.py has it."""
-    from heckrec.datasets import make_semisynthetic
-
-    data = make_semisynthetic(ratings_path, rho, seed)
-    centre = data.X_train["x"].mean()
-    data.X_train["x"] -= centre
-    return data
 
 
 def run(args):
@@ -93,8 +84,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("part", choices=["run", "report"])
     parser.add_argument("ratings_path", nargs="?")
-    parser.add_argument("--rhos", type=float, nargs="+",
-                        default=[-0.8, -0.6, -0.4, -0.2, 0.0, 0.2, 0.4, 0.6, 0.8])
+    parser.add_argument("--rhos", type=float, nargs="+", default=RHOS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--n-boot", type=int, default=2)
     args = parser.parse_args()

@@ -212,6 +212,5 @@ def bootstrap_rho(fitted, X=None, n_boot=199, n_jobs=None, random_state=None, *,
         return {name: value for name, value, _ in est._scalar_estimates()}
 
     estimate = {name: value for name, value, _ in fitted._scalar_estimates()}
-    rho_se = float(fitted.rho_se_) if np.isfinite(fitted.rho_se_) else float("nan")
     return parametric_bootstrap(replicate, estimate, n_boot, n_jobs, random_state,
-                                estimate_se_atanh=rho_se / (1.0 - fitted.rho_**2))
+                                estimate_se_atanh=fitted.rho_se_ / (1.0 - fitted.rho_**2))
