@@ -32,6 +32,9 @@ Usage::
     python benchmarks/coverage.py mf --models BivariateProbitMF --reps 30 --grid 400 300 \
         --rhos -0.8 0 0.8 --rank 1 --profile-reps 0 --mf-boot --boot 2 \
         --tag _bc2_binary_rank1_400x300
+    python benchmarks/coverage.py mf --models BivariateProbitMF --reps 30 --grid 400 300 \
+        --rhos -0.8 0 0.8 --rank 1 --profile-reps 0 --linear --boot 2 \
+        --tag _linear_binary_rank1_400x300     # the two-point correction (bias_corrected_rho)
     python benchmarks/coverage.py mf --models HeckmanMFRegressor --rho-criterion evidence \
         --reps 30 --tag _evidence
     python benchmarks/coverage.py report    # every table so far, as markdown
@@ -56,6 +59,7 @@ from heckrec.classic import HeckmanProbit, HeckmanSelection
 from heckrec.classic._covariance import ml_covariance
 from heckrec.datasets import make_selection_mf, make_tobit2
 from heckrec.inference import (
+    bias_corrected_rho,
     bootstrap_rho,
     jackknife_rho,
     lr_statistic,
@@ -104,7 +108,7 @@ def _classic_rep(kind, rho, seed, n_boot):
 
 
 def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robust=False,
-            jackknife=0, penalties=None, rho_criterion="penalised", rank=None):
+            jackknife=0, penalties=None, rho_criterion="penalised", rank=None, linear=False):
     outcome = "continuous" if kind == "HeckmanMFRegressor" else "binary"
     k = (1 if outcome == "continuous" else 0) if rank is None else rank
     X, r, o, _ = make_selection_mf(*grid, n_factors=k, rho=rho, density=0.3,
@@ -166,6 +170,25 @@ def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robus
             out["boot_corrected"] = boot.bias_corrected().conf_int()
             # the correction's cost against the fit: (fit + refits) / fit
             out["cost_ratio"] = (out["fit_s"] + out["boot_s"]) / out["fit_s"]
+        if linear:
+            # The two-point (MacKinnon-Smith) correction, n_boot refits at each point.
+            start = time.perf_counter()
+            try:
+                lin = bias_corrected_rho(est, X, n_boot=max(n_boot, 2), random_state=seed)
+            except ValueError:  # a degenerate fit has no SE to correct
+                lin = None
+            out["linear_s"] = time.perf_counter() - start
+            if lin is None:
+                out["boot_linear"] = out["boot_linear_unscaled_se"] = (np.nan, np.nan)
+                out["rho_linear"] = out["rho_one_step"] = out["linear_slope"] = np.nan
+            else:
+                out["boot_linear"] = lin.conf_int()
+                # the same centre with the SE not divided by (1 + slope)
+                out["boot_linear_unscaled_se"] = wald_interval_rho(
+                    np.arctanh(lin.estimate), lin.se_atanh * (1 + lin.bias_slope))
+                out["rho_linear"], out["rho_one_step"] = lin.estimate, lin.one_step_estimate
+                out["linear_slope"] = lin.bias_slope
+            out["cost_ratio_linear"] = (out["fit_s"] + out["linear_s"]) / out["fit_s"]
         if jackknife and est.degenerate_ is None:
             start = time.perf_counter()
             jk = jackknife_rho(est, X, r, o, n_partitions=jackknife, random_state=seed)
@@ -226,7 +249,8 @@ def summarise(rows, rho):
         jk = np.array([r["rho_jk"] for r in rows], dtype=float)
         out["bias_jackknife"] = float(np.nanmean(jk) - rho)
         out["sd_jackknife"] = float(np.nanstd(jk, ddof=1))
-    for key in ("fit_s", "profile_s", "boot_s", "jackknife_s", "cost_ratio"):
+    for key in ("fit_s", "profile_s", "boot_s", "jackknife_s", "cost_ratio", "linear_s",
+                "cost_ratio_linear"):
         times = [r[key] for r in rows if key in r]
         if times:
             out[f"median_{key}"] = float(np.median(times))
@@ -242,6 +266,13 @@ def summarise(rows, rho):
         bc = np.array([r["rho_bc_atanh"] for r in rows], dtype=float)
         out["bias_bootstrap_corrected_atanh"] = float(np.nanmean(bc) - rho)
         out["sd_bootstrap_corrected_atanh"] = float(np.nanstd(bc, ddof=1))
+    for key in ("rho_linear", "rho_one_step"):
+        if key in rows[0]:
+            values = np.array([r[key] for r in rows], dtype=float)
+            out[f"bias_{key}"] = float(np.nanmean(values) - rho)
+            out[f"sd_{key}"] = float(np.nanstd(values, ddof=1))
+    if "linear_slope" in rows[0]:
+        out["median_linear_slope"] = float(np.nanmedian([r["linear_slope"] for r in rows]))
     if "degenerate" in rows[0]:
         out["degenerate"] = int(sum(r["degenerate"] for r in rows))
     return out
@@ -301,6 +332,10 @@ def main():
     parser.add_argument("--rank", type=int, default=None,
                         help="MF: rank of the simulated scores and of the fit (default 1 for "
                              "HeckmanMFRegressor, 0 for BivariateProbitMF)")
+    parser.add_argument("--linear", action="store_true",
+                        help="MF: also bias_corrected_rho, the two-point bootstrap correction "
+                             "(max(--boot, 2) refits at each point when --mf-boot is given, "
+                             "else 2)")
     parser.add_argument("--rho-criterion", choices=["penalised", "laplace", "evidence"],
                         default="penalised",
                         help="MF: the estimators' rho_criterion (laplace, evidence: Wald "
@@ -332,7 +367,7 @@ def main():
                 n_prof = reps if args.profile_reps is None else args.profile_reps
                 rows = [_mf_rep(kind, rho, seed, i < n_prof, args.boot if args.mf_boot else 0,
                                 tuple(args.grid), args.mf_robust, args.jackknife,
-                                args.penalties, args.rho_criterion, args.rank)
+                                args.penalties, args.rho_criterion, args.rank, args.linear)
                         for i, seed in enumerate(seeds)]
             summaries.append(summarise(rows, rho))
             print(f"{kind} rho={rho:+.1f}: {summaries[-1]}", flush=True)
@@ -342,7 +377,8 @@ def main():
         report["settings"][name] = {"reps": reps, "boot": args.boot,
                                     "profile_reps": args.profile_reps,
                                     "jackknife": args.jackknife, "penalties": args.penalties,
-                                    "rho_criterion": args.rho_criterion, "rank": args.rank}
+                                    "rho_criterion": args.rho_criterion, "rank": args.rank,
+                                    "linear": args.linear, "mf_boot": args.mf_boot}
         if args.part == "mf":
             report["settings"][name]["grid"] = list(args.grid)
         print(f"\n{name} ({reps} replications per rho, nominal 95%)\n{table(summaries)}\n",

@@ -932,7 +932,7 @@ class SelectionMFBase(BaseEstimator):
             sample_weight = checked_weights(sample_weight, ll)
         return float(np.average(ll, weights=sample_weight))
 
-    def simulate(self, X, random_state=None):
+    def simulate(self, X, random_state=None, rho=None):
         """Draw ``(y, o)`` for the pairs in ``X`` from the fitted model.
 
         The latent errors are drawn with the fitted rho (and sigma), ``o`` is
@@ -944,14 +944,24 @@ class SelectionMFBase(BaseEstimator):
         ----------
         X : array-like or DataFrame, as in :meth:`fit`
         random_state : int, RandomState or None
+        rho : float in (-1, 1), optional
+            Draw with this rho instead of ``rho_`` (every other parameter as fitted).
+            With the same ``random_state`` the draws share their normal numbers, so
+            ``o`` is the same and ``y`` moves only through rho: the common random
+            numbers of :func:`heckrec.inference.bias_corrected_rho`'s second point.
 
         Returns
         -------
         y, o : ndarray of shape (n_pairs,)
         """
+        if rho is not None:
+            rho = float(rho)
+            if not -1.0 < rho < 1.0:
+                raise ValueError(f"rho must lie strictly inside (-1, 1), got {rho!r}")
         g_o, g_r = self.decision_scores(X)
         rng = check_random_state(random_state)
-        rho = 0.0 if np.isnan(self.rho_) else self.rho_
+        if rho is None:
+            rho = 0.0 if np.isnan(self.rho_) else self.rho_
         v = rng.standard_normal(g_o.shape[0])
         u = rho * v + np.sqrt(1.0 - rho**2) * rng.standard_normal(g_o.shape[0])
         o = (g_o + v > 0) if self._selection_modelled else np.ones(g_o.shape[0], dtype=bool)
@@ -972,7 +982,8 @@ class SelectionMFBase(BaseEstimator):
             (0, inf)).
         corrected : JackknifeResult or BiasCorrectedRho, optional
             A bias correction of this fit's rho, from
-            :func:`heckrec.inference.jackknife_rho` or
+            :func:`heckrec.inference.jackknife_rho`,
+            :func:`heckrec.inference.bias_corrected_rho` or
             ``bootstrap_rho(...).bias_corrected()``: adds the corrected rho, its SE and
             interval as a row (issue 14).
         """
