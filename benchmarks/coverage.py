@@ -179,13 +179,14 @@ def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robus
                 lin = None
             out["linear_s"] = time.perf_counter() - start
             if lin is None:
-                out["boot_linear"] = out["boot_linear_unscaled_se"] = (np.nan, np.nan)
+                out["boot_linear"] = out["boot_linear_delta_se"] = (np.nan, np.nan)
                 out["rho_linear"] = out["rho_one_step"] = out["linear_slope"] = np.nan
             else:
                 out["boot_linear"] = lin.conf_int()
-                # the same centre with the SE not divided by (1 + slope)
-                out["boot_linear_unscaled_se"] = wald_interval_rho(
-                    np.arctanh(lin.estimate), lin.se_atanh * (1 + lin.bias_slope))
+                # the same centre with the delta method's SE, divided by (1 + slope)
+                # (the alternative linear_bias_correction's docstring argues against)
+                out["boot_linear_delta_se"] = wald_interval_rho(
+                    np.arctanh(lin.estimate), lin.se_atanh / (1 + lin.bias_slope))
                 out["rho_linear"], out["rho_one_step"] = lin.estimate, lin.one_step_estimate
                 out["linear_slope"] = lin.bias_slope
             out["cost_ratio_linear"] = (out["fit_s"] + out["linear_s"]) / out["fit_s"]

@@ -217,11 +217,11 @@ def linear_bias_correction(a_hat, a_star_hat, a_1, a_star_1, se_atanh):
 
     Its SE is ``se_atanh`` inflated by ``sqrt(1 + 1/B)`` for the noise of the mean of the
     B replications at ``a_1``, not divided by ``1 + s`` as the delta method through
-    ``a_hat`` would have it: the fit's SE measures the data's noise on the scale of the
-    truth, and the estimate spreads ``1 + s`` times wider than that, which the
-    correction undoes (measured: BivariateProbitMF, rank 1, rho -0.8, an SD of rho_hat
-    1.5 times its mean SE at a slope of 0.46, and the corrected estimate's SD equal to
-    this SE; docs/inference.md).
+    ``a_hat`` would have it. Where the fit's SE understates the estimate's spread, it
+    does so by about the factor the correction removes (BivariateProbitMF, rank 1, rho
+    -0.8: an SD of rho_hat 1.49 times its mean SE at a slope of 0.43), and the divided
+    SE under-covered (0.83); undivided it covers, conservatively where the fit's SE
+    was right (docs/inference.md, "Two points").
 
     Parameters
     ----------
