@@ -132,6 +132,30 @@ def test_complement_has_the_listed_optimum(Est, outcome, params, n_mar):
     np.testing.assert_allclose(log.predict(rows), listed.predict(rows), atol=1e-5)
 
 
+def test_inference_on_a_complement_fit_takes_the_log():
+    """profile_rho and lr_test_rho refit from the log a complement fit was given and
+    reproduce the listed fit's (the same optimum, so the same profile); the bootstrap,
+    which must simulate o at every pair, refuses the log by name. Before, all of them
+    compared the log's rows with n_pairs_ (which counts the unlisted pairs) and asked
+    for "the training data" the user had passed."""
+    from heckrec.inference import bias_corrected_rho, bootstrap_rho, lr_test_rho, profile_rho
+
+    X, y, o, _ = make_selection_mf(60, 40, n_factors=1, rho=0.5, density=0.3,
+                                   random_state=0)
+    listed, log = _fit_both(HeckmanMFRegressor, X, y, o, n_factors=1)
+    observed = o == 1
+    X_log, y_log = X[observed], y[observed]
+    statistic, p = lr_test_rho(log, X_log, y_log)
+    assert statistic == pytest.approx(lr_test_rho(listed, X, y, o)[0], rel=1e-6)
+    np.testing.assert_allclose(profile_rho(log, X_log, y_log).interval,
+                               profile_rho(listed, X, y, o).interval, atol=1e-6)
+    for call in (bootstrap_rho, bias_corrected_rho):
+        with pytest.raises(ValueError, match="lists only the log .unobserved='complement'"):
+            call(log, X_log, n_boot=2)
+    with pytest.raises(ValueError, match="X has 2400 rows and the fit's X had"):
+        lr_test_rho(log, X, y, o)
+
+
 def test_complement_with_outcome_features_and_a_mar_slice():
     """Outcome-only side features and a MAR slice work from the log as from the grid."""
     X, y, o, truth = make_selection_mf(70, 40, n_factors=1, rho=0.4, density=0.25,

@@ -46,16 +46,28 @@ def _check_mf(fitted, X, y, what, slice_=None):
         raise ValueError(f"the {what} needs a fit in which rho was estimated (this one has "
                          + ("every pair observed)" if not fitted._selection_modelled
                             else f"fixed_rho={fitted.fixed_rho})"))
-    n_rows = _num_samples(X)
-    if n_rows != fitted.n_pairs_:
+    n_rows, fitted_rows = _num_samples(X), fitted_rows_of_X(fitted)
+    if n_rows != fitted_rows:
         # F31: a bootstrap on 10 of 2400 pairs ran and returned an interval
         raise ValueError(f"the {what} refits the estimator on the pairs it was fitted on, but "
-                         f"X has {n_rows} rows and the fit had {fitted.n_pairs_}: pass the "
+                         f"X has {n_rows} rows and the fit's X had {fitted_rows}: pass the "
                          "training data")
+    if what in ("bootstrap", "bias correction") and fitted.unobserved != "listed":
+        # simulate() draws o at the rows of X, and a log lists the observed pairs only
+        raise ValueError(f"the {what} simulates o for every pair, and this fit's X lists "
+                         f"only the log (unobserved={fitted.unobserved!r}); refit with "
+                         "unobserved='listed' and X listing every pair to bootstrap it "
+                         "(profile_rho, lr_test_rho and jackknife_rho work on the log)")
     if getattr(fitted, "likelihood", "exact") != "exact":
         raise ValueError(f"the {what} of BivariateProbitMF needs likelihood='exact': "
                          f"refits with the simulated likelihood {fitted.likelihood!r} maximise "
                          "a different function from the exact one reported in loglik_")
+
+
+def fitted_rows_of_X(fitted):
+    """Rows of the X ``fitted`` was fitted on (``n_pairs_`` also counts the unlisted pairs
+    of an ``unobserved="complement"`` or ``"sampled"`` fit)."""
+    return getattr(fitted, "_n_rows", fitted.n_pairs_)
 
 
 def _slice(X_unbiased, y_unbiased):

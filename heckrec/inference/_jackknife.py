@@ -24,6 +24,7 @@ from sklearn.utils import _safe_indexing, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ..exceptions import DegenerateEstimateWarning
+from ._api import fitted_rows_of_X
 from ._intervals import check_alpha
 
 #: A subpanel fit with |rho| beyond this is degenerate: its atanh would dominate a_bc.
@@ -114,10 +115,10 @@ class JackknifeResult:
 
 def _check_same_data(fitted, X, o):
     """Raise if (X, o) are visibly not the data ``fitted`` was fitted on."""
-    n = X.shape[0]
-    if n != fitted.n_pairs_:
-        raise ValueError(f"X has {n} rows but the estimator was fitted on {fitted.n_pairs_} "
-                         "pairs: pass the data it was fitted on")
+    n, fitted_rows = X.shape[0], fitted_rows_of_X(fitted)
+    if n != fitted_rows:
+        raise ValueError(f"X has {n} rows but the estimator was fitted on an X of "
+                         f"{fitted_rows} rows: pass the data it was fitted on")
     if o is not None and int(np.sum(o)) != fitted.n_observed_:
         raise ValueError(f"o has {int(np.sum(o))} observed pairs but the estimator was fitted "
                          f"on {fitted.n_observed_}: pass the o it was fitted with")

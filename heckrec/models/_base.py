@@ -347,6 +347,7 @@ class SelectionMFBase(BaseEstimator):
         self.converged_ = result.converged
         self.convergence_message_ = result.message
         self.n_pairs_, self.n_observed_ = pairs.n_total, int(o.sum())
+        self._n_rows = pairs.n_pairs  # rows of X (the log only, for a complement fit)
         self.n_users_, self.n_items_ = pairs.n_users, pairs.n_items
         reported = self._wrapped(self._reported_likelihood(plain_likelihood), pairs)
         # loglik_ in the user's units: the outcome densities' Jacobian of standardising.
