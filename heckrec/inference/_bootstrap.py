@@ -267,6 +267,8 @@ def check_n_boot(n_boot):
 
 
 def run_guarded(replicate, seed):
+    """``replicate(seed)``, or None where the refit raised a numerical error (counted as
+    failed by the caller); its warnings are silenced."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # convergence / degeneracy: counted, not printed
         try:
