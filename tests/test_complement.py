@@ -152,7 +152,7 @@ def test_inference_on_a_complement_fit_takes_the_log():
     for call in (bootstrap_rho, bias_corrected_rho):
         with pytest.raises(ValueError, match="lists only the log .unobserved='complement'"):
             call(log, X_log, n_boot=2)
-    with pytest.raises(ValueError, match="X has 2400 rows and the fit's X had"):
+    with pytest.raises(ValueError, match=f"X has 2400 rows and the fit had {observed.sum()}:"):
         lr_test_rho(log, X, y, o)
 
 

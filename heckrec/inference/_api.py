@@ -50,7 +50,7 @@ def _check_mf(fitted, X, y, what, slice_=None):
     if n_rows != fitted_rows:
         # F31: a bootstrap on 10 of 2400 pairs ran and returned an interval
         raise ValueError(f"the {what} refits the estimator on the pairs it was fitted on, but "
-                         f"X has {n_rows} rows and the fit's X had {fitted_rows}: pass the "
+                         f"X has {n_rows} rows and the fit had {fitted_rows}: pass the "
                          "training data")
     if what in ("bootstrap", "bias correction") and fitted.unobserved != "listed":
         # simulate() draws o at the rows of X, and a log lists the observed pairs only
