@@ -9,5 +9,5 @@ from ._profiled import profiled_covariance, sandwich_block
 
 __all__ = ["BiasCorrectedRho", "BootstrapResult", "JackknifeResult", "ProfileLikelihood",
            "bias_corrected_rho", "bootstrap_rho", "jackknife_rho", "lr_statistic",
-           "split_panel_correction", "lr_test_rho", "profile_interval", "profile_rho", "profiled_covariance", "sandwich_block",
-           "wald_interval", "wald_interval_rho"]
+           "split_panel_correction", "lr_test_rho", "profile_interval", "profile_rho",
+           "profiled_covariance", "sandwich_block", "wald_interval", "wald_interval_rho"]

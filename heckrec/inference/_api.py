@@ -17,10 +17,11 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 from ..exceptions import DegenerateEstimateWarning
 from ._bootstrap import (
     BiasCorrectedRho,
-    run_guarded,
+    atanh_clipped,
     check_n_boot,
     linear_bias_correction,
     parametric_bootstrap,
+    run_guarded,
     seeds_for,
 )
 from ._intervals import lr_statistic, profile_interval, wald_interval_rho
@@ -30,7 +31,7 @@ def _is_classic(fitted):
     return hasattr(fitted, "model") and hasattr(fitted, "profile_rho")
 
 
-def _check_mf(fitted, X, y, what, slice_=None):
+def _check_mf(fitted, X, y, what, slice_=None, simulates=False):
     check_is_fitted(fitted, "theta_")
     given = 0 if not slice_ or slice_.get("X_unbiased") is None else _num_samples(
         slice_["X_unbiased"])
@@ -39,7 +40,8 @@ def _check_mf(fitted, X, y, what, slice_=None):
         raise ValueError(f"the {what} refits the estimator as it was fitted: the fit had a "
                          f"MAR slice of {fitted.n_unbiased_} pairs and {given} were passed; "
                          "pass the same X_unbiased=, y_unbiased=")
-    if X is None or (y is None and what not in ("bootstrap", "bias correction")):
+    # the simulation-based methods draw their own y; the others refit the fit's data
+    if X is None or (y is None and not simulates):
         raise ValueError(f"the {what} of an MF estimator refits it: pass the data it was "
                          "fitted on (X, y, o)")
     if not fitted._selection_modelled or fitted.fixed_rho is not None:
@@ -52,7 +54,7 @@ def _check_mf(fitted, X, y, what, slice_=None):
         raise ValueError(f"the {what} refits the estimator on the pairs it was fitted on, but "
                          f"X has {n_rows} rows and the fit had {fitted_rows}: pass the "
                          "training data")
-    if what in ("bootstrap", "bias correction") and fitted.unobserved != "listed":
+    if simulates and fitted.unobserved != "listed":
         # simulate() draws o at the rows of X, and a log lists the observed pairs only
         raise ValueError(f"the {what} simulates o for every pair, and this fit's X lists "
                          f"only the log (unobserved={fitted.unobserved!r}); refit with "
@@ -141,8 +143,7 @@ def wald_interval(fitted, alpha=0.05):
     if _is_classic(fitted):
         return fitted.conf_int_rho(alpha, method="wald")
     check_is_fitted(fitted, "theta_")
-    rho = fitted.rho_
-    return wald_interval_rho(np.arctanh(rho), fitted.rho_se_ / (1.0 - rho**2), alpha)
+    return wald_interval_rho(np.arctanh(fitted.rho_), _se_atanh(fitted), alpha)
 
 
 def profile_rho(fitted, X=None, y=None, o=None, alpha=0.05, grid=None, *, X_unbiased=None,
@@ -176,7 +177,7 @@ def profile_rho(fitted, X=None, y=None, o=None, alpha=0.05, grid=None, *, X_unbi
     slice_ = _slice(X_unbiased, y_unbiased)
     _check_mf(fitted, X, y, "profile likelihood", slice_)
     profile, a_hat, top = _mf_profile(fitted, X, y, o, slice_)
-    se = fitted.rho_se_ / (1.0 - fitted.rho_**2)
+    se = _se_atanh(fitted)
     return profile_interval(profile, a_hat, top, alpha, step=se if np.isfinite(se) else 0.1,
                             grid=grid)
 
@@ -219,7 +220,7 @@ def bootstrap_rho(fitted, X=None, n_boot=199, n_jobs=None, random_state=None, *,
     if _is_classic(fitted):
         return fitted.bootstrap(n_boot=n_boot, n_jobs=n_jobs, random_state=random_state)
     given = None if X_unbiased is None else {"X_unbiased": X_unbiased, "y_unbiased": None}
-    _check_mf(fitted, X, None, "bootstrap", given)
+    _check_mf(fitted, X, None, "bootstrap", given, simulates=True)
 
     def replicate(seed):
         return _estimates(_refit_simulated(fitted, X, X_unbiased, seed, None, fitted.theta_))
@@ -268,7 +269,7 @@ def bias_corrected_rho(fitted, X=None, n_boot=2, n_jobs=None, random_state=None,
                         "per-item parameters bias rho; a classic result's ML rho has no "
                         "such bias (use its bootstrap() for a bootstrap interval)")
     given = None if X_unbiased is None else {"X_unbiased": X_unbiased, "y_unbiased": None}
-    _check_mf(fitted, X, None, "bias correction", given)
+    _check_mf(fitted, X, None, "bias correction", given, simulates=True)
     check_n_boot(n_boot)
     se_atanh = _se_atanh(fitted)
     if not np.isfinite(se_atanh):
@@ -280,7 +281,7 @@ def bias_corrected_rho(fitted, X=None, n_boot=2, n_jobs=None, random_state=None,
     def replicate(job):
         seed, rho, start = job
         est = _refit_simulated(fitted, X, X_unbiased, seed, rho, start)
-        return float(np.arctanh(np.clip(est.rho_, -1 + 1e-15, 1 - 1e-15))), est.theta_
+        return float(atanh_clipped(est.rho_)), est.theta_
 
     def run(jobs):
         rows = Parallel(n_jobs=n_jobs)(delayed(run_guarded)(replicate, job) for job in jobs)

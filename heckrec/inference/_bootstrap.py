@@ -98,8 +98,7 @@ class BootstrapResult:
         """
         if "rho" not in self.estimates:
             raise ValueError("bias_corrected needs replications of rho")
-        a_star = np.arctanh(np.clip(self.estimates["rho"].to_numpy(float), -1 + 1e-15,
-                                    1 - 1e-15))
+        a_star = atanh_clipped(self.estimates["rho"].to_numpy(float))
         a_star = a_star[np.isfinite(a_star)]
         if a_star.size < 1:
             raise ValueError("bias_corrected needs at least 1 successful replication")
@@ -194,6 +193,11 @@ class BiasCorrectedRho:
         return (f"BiasCorrectedRho(method={self.method!r}, estimate={self.estimate:+.4f}, "
                 f"rho={self.rho:+.4f}, se={self.se:.4f}, conf_int=({low:+.4f}, {high:+.4f})"
                 f"{slope})")
+
+
+def atanh_clipped(rho):
+    """atanh(rho) with rho kept inside (-1, 1): a replication at the boundary stays finite."""
+    return np.arctanh(np.clip(rho, -1 + 1e-15, 1 - 1e-15))
 
 
 #: The linear correction's bias slope is clipped to this: a steeper slope from two
