@@ -20,7 +20,8 @@ from heckrec.datasets import make_selection_mf
 from heckrec.inference import bias_corrected_rho
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "binary_grid_defaults.jsonl"
-SETTINGS = ({}, {"n_factors": 4}, {"n_factors": 2}, {"n_factors": 0})
+SETTINGS = ({}, {"n_factors": 4}, {"n_factors": 2}, {"n_factors": 0},
+            {"reg_factors": 0.3}, {"reg_factors": 3.0}, {"reg_factors": 10.0, "reg_bias": 1.0})
 
 
 def main():
