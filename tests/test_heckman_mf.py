@@ -281,10 +281,12 @@ def test_degenerate_fit_is_reported():
     est = HeckmanMFRegressor(n_factors=4, reg_factors=0.01, random_state=0, max_iter=300)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        with pytest.warns(DegenerateEstimateWarning, match="boundary"):
+        with pytest.warns(DegenerateEstimateWarning, match="boundary") as caught:
             est.fit(X, r, o)
     assert est.degenerate_ is not None
     assert np.isnan(est.rho_se_)
+    # On the continuous model more regularisation is the advice (GUIDE section 4).
+    assert any("raise reg_factors" in str(w.message) for w in caught)
 
 
 def test_unpenalised_fit_never_returns_unflagged_standard_errors(small):

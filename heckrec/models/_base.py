@@ -896,11 +896,15 @@ class SelectionMFBase(BaseEstimator):
         return (self.n_unbiased_ > 0 or bool(self.selection_only)
                 or bool(self.outcome_only))
 
+    #: What the degenerate-fit warning tells the user to do (a subclass may say more).
+    _degenerate_advice = ("the model is too flexible for the data (raise reg_factors / "
+                          "reg_bias or lower n_factors, choosing them on validation data), "
+                          "or rho is not identified here.")
+
     def _warn_degenerate(self, reason):
         self.degenerate_ = reason
-        warnings.warn(f"degenerate fit: {reason}. This is not an estimate: the model is too "
-                      "flexible for the data (raise reg_factors / reg_bias or lower n_factors, "
-                      "choosing them on validation data), or rho is not identified here.",
+        warnings.warn(f"degenerate fit: {reason}. This is not an estimate: "
+                      f"{self._degenerate_advice}",
                       DegenerateEstimateWarning, stacklevel=user_stacklevel())
 
     # ------------------------------------------------------------ predict

@@ -237,6 +237,20 @@ rho_structural_se_
         return BivariateProbitLikelihood(self.likelihood, self._draws)
 
     _debias_pair_loss = "probit"
+    # The degenerate fit's advice differs from the continuous model's: on the binary
+    # model a stronger penalty does not help (docs/model.md, "Why the binary fit runs to
+    # the boundary"). Near |rho| = 1 the observed outcome's probability
+    # Phi2(g_r, g_o; rho) / Phi(g_o) reaches 0 and 1 at finite scores and is steeper in
+    # g_r, so the fit there needs less norm in the outcome's parameters: on Coat and on a
+    # simulated grid the likelihood rose while the penalty fell towards the boundary, and
+    # no penalty tried (reg_factors 0.3-300, reg_bias 0.1-10) kept the fit off it.
+    _degenerate_advice = (
+        "near |rho| = 1 the observed outcome's probability Phi2(g_r, g_o; rho) / Phi(g_o) "
+        "reaches 0 and 1 at finite scores, so the penalised fit gains likelihood and pays "
+        "less penalty there; raising reg_factors / reg_bias does not prevent it (docs/model.md, "
+        "'Why the binary fit runs to the boundary'). Identify rho with a few randomly "
+        "exposed pairs (X_unbiased, y_unbiased) or an exclusion restriction (selection_only), "
+        "or integrate the user and item parameters out with rho_criterion='evidence'.")
 
     @staticmethod
     def _outcome_mean(g_r):
