@@ -5,10 +5,11 @@ degenerate (docs/model.md, "rho and the priors by the marginal likelihood").
 Each row: rho_ +- rho_se_, whether the fit is degenerate, the RMSE of g_r and g_o against the
 simulator's, the fit's seconds; then bias_corrected_rho (2 + 2 refits) where it applies.
 
-Usage: python benchmarks/issue13/binary_grid_defaults.py
-Rows are appended to benchmarks/results/binary_grid_defaults.jsonl.
+Usage: python benchmarks/issue13/binary_grid_defaults.py [index ...]
+(indices into SETTINGS, all by default). Rows are appended to benchmarks/results/binary_grid_defaults.jsonl.
 """
 import json
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -24,10 +25,10 @@ SETTINGS = ({}, {"n_factors": 4}, {"n_factors": 2}, {"n_factors": 0},
             {"reg_factors": 0.3}, {"reg_factors": 3.0}, {"reg_factors": 10.0, "reg_bias": 1.0})
 
 
-def main():
+def main(indices):
     X, r, o, truth = make_selection_mf(1000, 600, n_factors=4, rho=0.5, density=0.1,
                                        outcome="binary", random_state=0)
-    for setting in SETTINGS:
+    for setting in (SETTINGS[i] for i in indices):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             start = time.perf_counter()
@@ -53,4 +54,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    main([int(i) for i in sys.argv[1:]] or range(len(SETTINGS)))

@@ -247,9 +247,11 @@ rho_structural_se_
     _degenerate_advice = (
         "near |rho| = 1 the observed outcome's probability Phi2(g_r, g_o; rho) / Phi(g_o) "
         "reaches 0 and 1 at finite scores, so the penalised fit gains likelihood and pays "
-        "less penalty there; raising reg_factors / reg_bias does not prevent it (docs/model.md, "
-        "'Why the binary fit runs to the boundary'). Identify rho with a few randomly "
-        "exposed pairs (X_unbiased, y_unbiased) or an exclusion restriction (selection_only), "
+        "less penalty there even where the data came from an interior rho: this is not "
+        "evidence on rho, and raising reg_factors / reg_bias does not prevent it "
+        "(docs/model.md, 'Why the binary fit runs to the boundary'). Identify rho with a "
+        "few randomly exposed pairs (X_unbiased, y_unbiased) or an exclusion restriction "
+        "(selection_only), "
         "or integrate the user and item parameters out with rho_criterion='evidence'.")
 
     @staticmethod
