@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from heckrec import HeckmanMFRegressor
+from heckrec import DegenerateEstimateWarning, HeckmanMFRegressor
 from heckrec.datasets import make_selection_mf
-from heckrec.inference import BiasCorrectedRho, bias_corrected_rho
+from heckrec.inference import BiasCorrectedRho, bias_corrected_rho, bootstrap_rho
 from heckrec.inference._bootstrap import MAX_BIAS_SLOPE, linear_bias_correction
 
 #: Weak penalties: the incidental-parameter bias dominates the shrinkage (issue 14).
@@ -124,3 +124,23 @@ def test_bias_corrected_rho_refuses_what_it_cannot_correct(grid):
     y, Xc, s, Z = make_tobit2(300, rho=0.5, random_state=0)
     with pytest.raises(TypeError, match="MF estimators"):
         bias_corrected_rho(HeckmanSelection(y, Xc, s, Z).fit(), None)
+
+
+@pytest.mark.filterwarnings("ignore::heckrec.NotIdentifiedWarning")  # rho_structural_se_ 1.76
+def test_replications_at_the_boundary_give_no_correction():
+    # 60 x 40, biases only, true rho 0.9: the fit is interior (rho_ 0.954 +- 0.014), but
+    # the data simulated from it fit at rho = +1 (4 of 4 replications, measured). Their
+    # atanh is infinite, so the bias is not finite: before this was caught, the clipped
+    # atanh (about 17) made a bias of that size and a number came back as if fine.
+    X, r, o, _ = make_selection_mf(60, 40, n_factors=0, rho=0.9, density=0.3, random_state=0)
+    est = HeckmanMFRegressor(**{**WEAK, "n_factors": 0}).fit(X, r, o)
+    assert est.degenerate_ is None and est.rho_ == pytest.approx(0.954, abs=0.005)
+    with pytest.warns(DegenerateEstimateWarning, match="ran to the boundary"):
+        res = bias_corrected_rho(est, X, random_state=0)
+    assert np.isnan(res.estimate) and np.isnan(res.se) and np.isnan(res.conf_int()).all()
+    assert res.n_used == 0 and res.rho == est.rho_
+    boot = bootstrap_rho(est, X, n_boot=2, random_state=0)
+    assert boot.n_degenerate == 2
+    with pytest.warns(DegenerateEstimateWarning, match="ran to the boundary"):
+        one_point = boot.bias_corrected()
+    assert np.isnan(one_point.estimate)

@@ -16,8 +16,10 @@ from sklearn.utils.validation import _num_samples, check_is_fitted
 
 from ..exceptions import DegenerateEstimateWarning
 from ._bootstrap import (
+    RHO_STOP,
     BiasCorrectedRho,
     atanh_clipped,
+    boundary_warning,
     check_n_boot,
     linear_bias_correction,
     parametric_bootstrap,
@@ -262,7 +264,10 @@ def bias_corrected_rho(fitted, X=None, n_boot=2, n_jobs=None, random_state=None,
     BiasCorrectedRho
         ``method="linear bootstrap"``, with ``bias_slope`` and ``one_step_estimate``;
         ``conf_int(alpha)`` gives the interval, and ``est.summary(corrected=...)``
-        shows it beside rho_.
+        shows it beside rho_. Where a replication's refit runs to rho = +-1 the bias of
+        atanh(rho) is not finite: a ``DegenerateEstimateWarning`` says so and the
+        estimate, SE and interval are NaN (the second point is not run if the first
+        already met the boundary).
     """
     if _is_classic(fitted):
         raise TypeError("bias_corrected_rho is for the MF estimators, whose per-user and "
@@ -281,29 +286,41 @@ def bias_corrected_rho(fitted, X=None, n_boot=2, n_jobs=None, random_state=None,
     def replicate(job):
         seed, rho, start = job
         est = _refit_simulated(fitted, X, X_unbiased, seed, rho, start)
-        return float(atanh_clipped(est.rho_)), est.theta_
+        return float(atanh_clipped(est.rho_)), est.theta_, abs(est.rho_) > RHO_STOP
 
     def run(jobs):
         rows = Parallel(n_jobs=n_jobs)(delayed(run_guarded)(replicate, job) for job in jobs)
-        return np.array([np.nan if row is None else row[0] for row in rows]), rows
+        a_star = np.array([np.nan if row is None else row[0] for row in rows])
+        return a_star, rows, sum(row is not None and row[2] for row in rows)
+
+    def not_corrected(n_boundary, where):
+        # A replication stopped at rho = +-1 has an infinite atanh: no finite bias.
+        boundary_warning(n_boundary, len(seeds), where)
+        return BiasCorrectedRho(estimate=float("nan"), rho=float(fitted.rho_),
+                                se=float("nan"), se_atanh=float("nan"),
+                                method="linear bootstrap", n_used=len(seeds) - n_boundary)
 
     a_hat = float(np.arctanh(fitted.rho_))
-    a_star_hat, first = run([(seed, None, fitted.theta_) for seed in seeds])
+    a_star_hat, first, n_boundary = run([(seed, None, fitted.theta_) for seed in seeds])
     if not np.isfinite(a_star_hat).any():
         raise ValueError("every bootstrap refit failed; no bias correction is possible")
+    if n_boundary:
+        return not_corrected(n_boundary, "at the fit's rho")
     # the one-step corrected value, kept where data can still be drawn (|rho| <= 0.999)
     a_1 = float(np.clip(2.0 * a_hat - np.nanmean(a_star_hat), -SECOND_POINT_LIMIT,
                         SECOND_POINT_LIMIT))
 
     def start_at(row):
         # replication j's own solution, its rho moved by as much as the truth moved
-        usable = row is not None and abs(row[0]) < SECOND_POINT_LIMIT  # not degenerate
+        usable = row is not None and abs(row[0]) < SECOND_POINT_LIMIT
         start = (row[1] if usable else fitted.theta_).copy()
         start[position] = row[0] - (a_hat - a_1) if usable else a_1
         return start
 
-    a_star_1, _ = run([(seed, float(np.tanh(a_1)), start_at(row))
-                       for seed, row in zip(seeds, first)])
+    a_star_1, _, n_boundary = run([(seed, float(np.tanh(a_1)), start_at(row))
+                                   for seed, row in zip(seeds, first)])
+    if n_boundary:
+        return not_corrected(n_boundary, f"at the second point (rho {np.tanh(a_1):+.3f})")
     a, se_a, slope = linear_bias_correction(a_hat, a_star_hat, a_1, a_star_1, se_atanh)
     rho_bc = float(np.tanh(a))
     n_used = min(np.isfinite(a_star_hat).sum(), np.isfinite(a_star_1).sum())

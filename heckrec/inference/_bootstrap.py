@@ -8,6 +8,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
 
+from ..exceptions import DegenerateEstimateWarning
 from ._intervals import check_alpha
 
 #: bias_corrected's default SE is the replications' spread from this many on, else the
@@ -98,11 +99,18 @@ class BootstrapResult:
         """
         if "rho" not in self.estimates:
             raise ValueError("bias_corrected needs replications of rho")
-        a_star = atanh_clipped(self.estimates["rho"].to_numpy(float))
-        a_star = a_star[np.isfinite(a_star)]
-        if a_star.size < 1:
+        rho_star = self.estimates["rho"].to_numpy(float)
+        rho_star = rho_star[np.isfinite(rho_star)]
+        if rho_star.size < 1:
             raise ValueError("bias_corrected needs at least 1 successful replication")
         rho = float(self.estimate["rho"])
+        at_boundary = int((np.abs(rho_star) > RHO_STOP).sum())
+        if at_boundary:
+            boundary_warning(at_boundary, rho_star.size, "at the fit's rho")
+            return BiasCorrectedRho(estimate=float("nan"), rho=rho, se=float("nan"),
+                                    se_atanh=float("nan"), method="bootstrap",
+                                    n_used=int(rho_star.size - at_boundary))
+        a_star = atanh_clipped(rho_star)
         a_bc = 2.0 * np.arctanh(rho) - float(a_star.mean())
         se_a = self._se_atanh(se, a_star)
         inflated = se_a * np.sqrt(1.0 + 1.0 / a_star.size)
@@ -193,6 +201,22 @@ class BiasCorrectedRho:
         return (f"BiasCorrectedRho(method={self.method!r}, estimate={self.estimate:+.4f}, "
                 f"rho={self.rho:+.4f}, se={self.se:.4f}, conf_int=({low:+.4f}, {high:+.4f})"
                 f"{slope})")
+
+
+#: |rho| beyond this is a fit stopped while running to the boundary (the MF models'
+#: L-BFGS stops there): its rho is +-1, not a value of a finite estimator.
+RHO_STOP = 0.9999
+
+
+def boundary_warning(n_boundary, n_total, where):
+    """Warn that ``n_boundary`` of ``n_total`` replications ``where`` ran to rho = +-1, so
+    the bias of atanh(rho) is not finite and no correction is returned (its fields NaN)."""
+    warnings.warn(f"{n_boundary} of {n_total} bootstrap refits {where} ran to the boundary "
+                  f"rho = +-1: under the fitted model the estimator reaches the boundary, so "
+                  f"its bias on the atanh scale is not finite and no bias-corrected rho is "
+                  f"returned (estimate NaN). The fit's own rho_ is not to be trusted either: "
+                  f"see the degenerate-fit advice in docs/model.md.",
+                  DegenerateEstimateWarning, stacklevel=3)
 
 
 def atanh_clipped(rho):

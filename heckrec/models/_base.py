@@ -27,6 +27,9 @@ from .._array.heckman_continuous import mf_score
 from ..debias._estimators import DEBIAS_LOSSES
 from ..exceptions import DegenerateEstimateWarning, NotIdentifiedWarning
 from ..inference import profiled_covariance, sandwich_block
+# L-BFGS stops once |rho| passes RHO_STOP: the fit is running to the boundary, and
+# where exactly it stops is no estimate (Coat ran 1000 iterations without this).
+from ..inference._bootstrap import RHO_STOP
 from ._combined import combined_likelihood
 from ._complement import NO_ROBUST, WithComplement
 from ._sampled import (UnobservedSample, WithSampledComplement, design_variance,
@@ -115,9 +118,6 @@ IDENTIFICATION_SHIFT = 2.0
 #: user and item effects (heckrec.models._identification); above this, a 95% interval
 #: would span all of (-1, 1), and the fit warns that the design does not identify rho.
 STRUCTURAL_SE_LIMIT = 1.0
-#: L-BFGS stops once |rho| passes this: the fit is running to the boundary, and
-#: where exactly it stops is no estimate (Coat ran 1000 iterations without this).
-RHO_STOP = 0.9999
 #: rho_criterion="laplace": the rho grid searched first, Brent's tolerance and the bounds
 #: in a = atanh(rho) (rho +-0.995), and the step of the curvature behind rho_se_.
 LAPLACE_GRID = np.array([-0.9, -0.6, -0.3, 0.0, 0.3, 0.6, 0.9])
