@@ -35,6 +35,9 @@ Usage::
     python benchmarks/coverage.py mf --models BivariateProbitMF --reps 30 --grid 400 300 \
         --rhos -0.8 0 0.8 --rank 1 --profile-reps 0 --linear --boot 2 \
         --tag _linear_binary_rank1_400x300     # the two-point correction (bias_corrected_rho)
+    python benchmarks/coverage.py mf --models HeckmanMFRegressor --reps 100 --grid 400 300 \
+        --rhos 0.8 --profile-reps 0 --linear --boot 2 --penalties 1 0.1 --cov-type robust \
+        --tag _linear_weak_400x300_robust      # the same with the sandwich SE
     python benchmarks/coverage.py mf --models HeckmanMFRegressor --rho-criterion evidence \
         --reps 30 --tag _evidence
     python benchmarks/coverage.py report    # every table so far, as markdown
@@ -108,13 +111,14 @@ def _classic_rep(kind, rho, seed, n_boot):
 
 
 def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robust=False,
-            jackknife=0, penalties=None, rho_criterion="penalised", rank=None, linear=False):
+            jackknife=0, penalties=None, rho_criterion="penalised", rank=None, linear=False,
+            cov_type="hessian"):
     outcome = "continuous" if kind == "HeckmanMFRegressor" else "binary"
     k = (1 if outcome == "continuous" else 0) if rank is None else rank
     X, r, o, _ = make_selection_mf(*grid, n_factors=k, rho=rho, density=0.3,
                                    outcome=outcome, random_state=seed)
     cls = HeckmanMFRegressor if outcome == "continuous" else BivariateProbitMF
-    est = cls(n_factors=k, random_state=0, rho_criterion=rho_criterion)
+    est = cls(n_factors=k, random_state=0, rho_criterion=rho_criterion, cov_type=cov_type)
     if penalties:
         est.set_params(reg_factors=penalties[0], reg_bias=penalties[1])
     out = {"seed": seed}
@@ -341,6 +345,10 @@ def main():
                         default="penalised",
                         help="MF: the estimators' rho_criterion (laplace, evidence: Wald "
                              "interval from the marginal likelihood's curvature, LR test on it)")
+    parser.add_argument("--cov-type", choices=["hessian", "robust"], default="hessian",
+                        help="MF: the estimators' cov_type, so rho_se_ (and the SE the "
+                             "corrections' intervals start from) is the Hessian's or the "
+                             "sandwich")
     args = parser.parse_args()
     if args.part == "report":
         print(report_markdown())
@@ -368,7 +376,8 @@ def main():
                 n_prof = reps if args.profile_reps is None else args.profile_reps
                 rows = [_mf_rep(kind, rho, seed, i < n_prof, args.boot if args.mf_boot else 0,
                                 tuple(args.grid), args.mf_robust, args.jackknife,
-                                args.penalties, args.rho_criterion, args.rank, args.linear)
+                                args.penalties, args.rho_criterion, args.rank, args.linear,
+                                args.cov_type)
                         for i, seed in enumerate(seeds)]
             summaries.append(summarise(rows, rho))
             print(f"{kind} rho={rho:+.1f}: {summaries[-1]}", flush=True)
@@ -379,7 +388,8 @@ def main():
                                     "profile_reps": args.profile_reps,
                                     "jackknife": args.jackknife, "penalties": args.penalties,
                                     "rho_criterion": args.rho_criterion, "rank": args.rank,
-                                    "linear": args.linear, "mf_boot": args.mf_boot}
+                                    "linear": args.linear, "mf_boot": args.mf_boot,
+                                    "cov_type": args.cov_type}
         if args.part == "mf":
             report["settings"][name]["grid"] = list(args.grid)
         print(f"\n{name} ({reps} replications per rho, nominal 95%)\n{table(summaries)}\n",
