@@ -30,10 +30,10 @@ Usage::
     python benchmarks/coverage.py mf --models HeckmanMFRegressor --reps 100 --profile-reps 0 \
         --mf-boot --boot 2 --penalties 1 0.1 --tag _bc2_weak      # the two-refit correction
     python benchmarks/coverage.py mf --models BivariateProbitMF --reps 30 --grid 400 300 \
-        --rhos -0.8 0 0.8 --rank 1 --profile-reps 0 --mf-boot --boot 2 \
-        --tag _bc2_binary_rank1_400x300
+        --rhos -0.8 0 0.8 --rank 1 --penalties 1 0.1 --profile-reps 0 --mf-boot --boot 2 \
+        --tag _bc2_binary_rank1_400x300   # 1 / 0.1: the binary defaults until 2026-12-06
     python benchmarks/coverage.py mf --models BivariateProbitMF --reps 30 --grid 400 300 \
-        --rhos -0.8 0 0.8 --rank 1 --profile-reps 0 --linear --boot 2 \
+        --rhos -0.8 0 0.8 --rank 1 --penalties 1 0.1 --profile-reps 0 --linear --boot 2 \
         --tag _linear_binary_rank1_400x300     # the two-point correction (bias_corrected_rho)
     python benchmarks/coverage.py mf --models HeckmanMFRegressor --reps 100 --grid 400 300 \
         --rhos 0.8 --profile-reps 0 --linear --boot 2 --penalties 1 0.1 --cov-type robust \

@@ -9,8 +9,8 @@ and how steep the observed outcome's link is in g_r:
 
 its mean over the observed pairs, beside the spread of g_r there (the scale the
 penalty pays for). Data: Coat, ratings >= 3 (biases only at the default reg_bias,
-and the defaults), and issue 13's simulated 1000 x 600 rank-4 grid (true rho 0.5)
-at the defaults, rho towards +1.
+and rank 8 at 1 / 0.1), and issue 13's simulated 1000 x 600 rank-4 grid (true rho
+0.5) at rank 8, 1 / 0.1, rho towards +1.
 
 Usage: python benchmarks/issue13/binary_boundary_mechanism.py [coat] [grid]
 Writes benchmarks/results/binary_boundary_mechanism.jsonl (one row per fit).
@@ -93,14 +93,16 @@ def coat():
     share = (np.bincount(users[observed], weights=y[observed])
              / np.bincount(users[observed]))
     rhos = (0.0, -0.5, -0.9, -0.99, -0.999)
-    for settings in ({"n_factors": 0}, {}):  # biases only; the defaults (rank 8, 1 / 0.1)
+    # biases only; rank 8 at 1 / 0.1 (the defaults until 2026-12-06)
+    for settings in ({"n_factors": 0}, {"reg_factors": 1.0}):
         profile("coat", X, y, o, rhos, settings, c.X_test.to_numpy(), (users, share))
 
 
 def grid():
     X, r, o, _ = make_selection_mf(1000, 600, n_factors=4, rho=0.5, density=0.1,
                                    outcome="binary", random_state=0)
-    profile("grid 1000x600 rank 4 rho 0.5", X, r, o, (0.5, 0.9, 0.99, 0.999), {})
+    profile("grid 1000x600 rank 4 rho 0.5", X, r, o, (0.5, 0.9, 0.99, 0.999),
+            {"reg_factors": 1.0})
 
 
 if __name__ == "__main__":

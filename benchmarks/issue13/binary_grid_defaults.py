@@ -6,7 +6,8 @@ Each row: rho_ +- rho_se_, whether the fit is degenerate, the RMSE of g_r and g_
 simulator's, the fit's seconds; then bias_corrected_rho (2 + 2 refits) where it applies.
 
 Usage: python benchmarks/issue13/binary_grid_defaults.py [index ...]
-(indices into SETTINGS, all by default). Rows are appended to benchmarks/results/binary_grid_defaults.jsonl.
+(indices into SETTINGS, all by default).
+Rows are appended to benchmarks/results/binary_grid_defaults.jsonl.
 """
 import json
 import sys
@@ -21,7 +22,10 @@ from heckrec.datasets import make_selection_mf
 from heckrec.inference import bias_corrected_rho
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "binary_grid_defaults.jsonl"
-SETTINGS = ({}, {"n_factors": 4}, {"n_factors": 2}, {"n_factors": 0},
+#: The defaults (rank 8, 100 / 0.1 since 2026-12-06), then rank 8 at the old 1 / 0.1, other
+#: ranks at 1 / 0.1, and other rank-8 penalties.
+SETTINGS = ({}, {"reg_factors": 1.0}, {"n_factors": 4, "reg_factors": 1.0},
+            {"n_factors": 2, "reg_factors": 1.0}, {"n_factors": 0},
             {"reg_factors": 0.3}, {"reg_factors": 3.0}, {"reg_factors": 10.0, "reg_bias": 1.0})
 
 

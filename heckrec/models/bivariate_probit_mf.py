@@ -68,11 +68,13 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
 init_scale, scaling, compute_se, cov_type, fixed_rho, warm_start, alpha, debias_loss, \
 propensity_clip, selection_only, outcome_only, unobserved, unobserved_ratio, rho_criterion, \
 random_state, verbose
-        As in :class:`heckrec.HeckmanMFRegressor`, except the penalties' defaults,
-        ``reg_factors=1.0`` and ``reg_bias=0.1``: rank 8 at 100 / 10 left Coat
-        degenerate here too, and with a MAR slice ran rho to +1 (measured by
-        benchmarks/real_data.py; issue 13 keeps the binary defaults open). In the
-        combined objective the
+        As in :class:`heckrec.HeckmanMFRegressor`, except ``reg_bias=0.1``
+        (``reg_factors=100.0`` as there). On Coat with a 5% MAR slice these defaults
+        give rho_ +0.18 to +0.28 and a mean P(like) of 0.383 against the MAR share
+        0.402 over five slices, where 1 / 0.1 ran rho to -1 and a heavier bias penalty
+        (1 or 10) over-corrected the level (docs/model.md). Without MAR ratings Coat's
+        binary fit runs to the boundary at every penalty measured; the degenerate-fit
+        warning says why and what identifies rho. In the combined objective the
         debiasing loss is the probit cross-entropy of the label against ``Phi(g_r)``.
         ``solver`` is ``"lbfgs"`` or ``"adam"`` (the block-Newton sweeps are written for
         the continuous likelihood only). ``solver="adam"`` is not
@@ -127,7 +129,7 @@ rho_structural_se_
         "backend": [StrOptions({"numba", "dask"})],
     }
 
-    def __init__(self, n_factors=8, *, likelihood="exact", n_draws=100, reg_factors=1.0,
+    def __init__(self, n_factors=8, *, likelihood="exact", n_draws=100, reg_factors=100.0,
                  reg_bias=0.1, reg_rho=0.0, solver="lbfgs", max_iter=1000, tol=1e-7, learning_rate=0.01,
                  batch_size=65536, init="spectral", init_scale=0.1, scaling="block",
                  backend="numba", compute_se=True, cov_type="hessian", fixed_rho=None,
@@ -237,22 +239,22 @@ rho_structural_se_
         return BivariateProbitLikelihood(self.likelihood, self._draws)
 
     _debias_pair_loss = "probit"
-    # The degenerate fit's advice differs from the continuous model's: on the binary
-    # model a stronger penalty does not help (docs/model.md, "Why the binary fit runs to
-    # the boundary"). Near |rho| = 1 the observed outcome's probability
-    # Phi2(g_r, g_o; rho) / Phi(g_o) reaches 0 and 1 at finite scores and is steeper in
-    # g_r, so the fit there needs less norm in the outcome's parameters: on Coat and on a
-    # simulated grid the likelihood rose while the penalty fell towards the boundary, and
-    # no penalty tried (reg_factors 0.3-300, reg_bias 0.1-10) kept the fit off it.
+    # The degenerate fit's advice differs from the continuous model's (docs/model.md, "Why
+    # the binary fit runs to the boundary"). Near |rho| = 1 the observed outcome's
+    # probability Phi2(g_r, g_o; rho) / Phi(g_o) reaches 0 and 1 at finite scores and is
+    # steeper in g_r, so the fit there needs less norm in the outcome's parameters: on
+    # Coat and on a simulated grid the likelihood rose while the penalty fell towards the
+    # boundary. On Coat no penalty tried (reg_factors 0.3-300, reg_bias 0.1-10) kept the
+    # fit off it; on the grid only shrinking the factors away did, at a biased rho.
     _degenerate_advice = (
         "near |rho| = 1 the observed outcome's probability Phi2(g_r, g_o; rho) / Phi(g_o) "
         "reaches 0 and 1 at finite scores, so the penalised fit gains likelihood and pays "
         "less penalty there even where the data came from an interior rho: this is not "
-        "evidence on rho, and raising reg_factors / reg_bias does not prevent it "
-        "(docs/model.md, 'Why the binary fit runs to the boundary'). Identify rho with a "
-        "few randomly exposed pairs (X_unbiased, y_unbiased) or an exclusion restriction "
-        "(selection_only), "
-        "or integrate the user and item parameters out with rho_criterion='evidence'.")
+        "evidence on rho, and a stronger penalty is not the remedy it is for the continuous "
+        "model (on Coat none measured kept the fit off the boundary; docs/model.md, 'Why the "
+        "binary fit runs to the boundary'). Identify rho with a few randomly exposed pairs "
+        "(X_unbiased, y_unbiased) or an exclusion restriction (selection_only), or "
+        "integrate the user and item parameters out with rho_criterion='evidence'.")
 
     @staticmethod
     def _outcome_mean(g_r):
