@@ -34,7 +34,8 @@ def main():
                                        random_state=0)
         for label, penalties in (("defaults", {}), ("1 / 0.1", dict(reg_factors=1.0,
                                                                       reg_bias=0.1))):
-            est = HeckmanMFRegressor(n_factors=1, random_state=0, **penalties).fit(X, r, o)
+            est = HeckmanMFRegressor(n_factors=1, random_state=0, if_not_identified="estimate",
+                                     **penalties).fit(X, r, o)
             fit_s = median_time(lambda: est.fit(X, r, o), repeat=3)
             jk_s = median_time(lambda: jackknife_rho(est, X, r, o, n_partitions=1,
                                                      random_state=0), repeat=3)

@@ -61,6 +61,7 @@ with warnings.catch_warnings(record=True) as caught:
 print(json.dumps({"mode": mode, "seconds": seconds, "se_seconds": est.se_info_.get("seconds"),
                   "peak_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "rho": est.rho_, "rho_se": est.rho_se_, "n_iter": est.n_iter_,
+                  "rho_free": est.rho_free_, "structural_se": est.rho_structural_se_,
                   "loglik": est.loglik_, "converged": est.converged_,
                   "n_sampled": getattr(est, "n_sampled_", None),
                   "design_share": est.se_info_.get("design_share"),

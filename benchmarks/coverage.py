@@ -118,7 +118,10 @@ def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robus
     X, r, o, _ = make_selection_mf(*grid, n_factors=k, rho=rho, density=0.3,
                                    outcome=outcome, random_state=seed)
     cls = HeckmanMFRegressor if outcome == "continuous" else BivariateProbitMF
-    est = cls(n_factors=k, random_state=0, rho_criterion=rho_criterion, cov_type=cov_type)
+    # the free fit's rho is what is studied, also where a small design leaves it to the
+    # normal shape (the default if_not_identified='fix' would hold it at 0 there)
+    est = cls(n_factors=k, random_state=0, rho_criterion=rho_criterion, cov_type=cov_type,
+              if_not_identified="estimate")
     if penalties:
         est.set_params(reg_factors=penalties[0], reg_bias=penalties[1])
     out = {"seed": seed}

@@ -5,8 +5,10 @@ import warnings
 import numpy as np
 import pytest
 
-from heckrec import HeckmanMFRegressor, NotIdentifiedWarning
+from heckrec import BivariateProbitMF, HeckmanMFRegressor, NotIdentifiedWarning
 from heckrec.datasets import load_coat
+from heckrec.inference import bias_corrected_rho, profile_rho
+from heckrec.metrics import global_auc
 
 
 def _coat():
@@ -22,7 +24,8 @@ def test_penalty_sensitivity_matches_refits():
     # path's curvature over +-5% of log c and CG's rtol 1e-4). Coat, biases only,
     # reg_bias 10: a case where the shift is large.
     _, X, r, o = _coat()
-    kw = dict(n_factors=0, reg_bias=10.0, tol=1e-12, max_iter=5000, random_state=0)
+    kw = dict(n_factors=0, reg_bias=10.0, tol=1e-12, max_iter=5000, random_state=0,
+              if_not_identified="estimate")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", NotIdentifiedWarning)
         est = HeckmanMFRegressor(**kw).fit(X, r, o)
@@ -40,7 +43,8 @@ def test_coat_without_anchors_warns_that_rho_is_not_identified():
     # move by 4.9 SEs under a tenfold change of the penalties; with a 5% MAR slice 1.4-1.8.
     coat, X, r, o = _coat()
     with pytest.warns(NotIdentifiedWarning, match="tenfold change of the penalties"):
-        est = HeckmanMFRegressor(n_factors=0, reg_bias=10.0, random_state=0).fit(X, r, o)
+        est = HeckmanMFRegressor(n_factors=0, reg_bias=10.0, random_state=0,
+                                 if_not_identified="estimate").fit(X, r, o)
     assert est.rho_penalty_shift_ > 2.0
     Xt = coat.X_test.to_numpy()
     yt = coat.ratings_test[Xt[:, 0], Xt[:, 1]].astype(float)
@@ -123,3 +127,51 @@ def test_structural_se_leaves_a_selection_only_column_out_of_the_outcome():
         excluded = HeckmanMFRegressor(n_factors=0, selection_only=[2],
                                       random_state=0).fit(X, r, o)
     assert excluded.rho_structural_se_ < 0.5 * both.rho_structural_se_
+
+
+def test_coat_defaults_hold_an_unidentified_rho_at_zero():
+    # Coat's 1-5 ratings at the defaults: the design leaves rho to the normal shape
+    # (structural SE 30), so the fit is redone with rho held at 0. Measured: the free
+    # fit's rho -0.152 moved the mean prediction on the MAR pairs to 2.849 (their mean
+    # 2.229); held at 0 it is 2.554 (NaiveMF 2.548).
+    coat, X, r, o = _coat()
+    Xt = coat.X_test.to_numpy()
+    yt = coat.ratings_test[Xt[:, 0], Xt[:, 1]].astype(float)
+    est = HeckmanMFRegressor(random_state=0)
+    before = est.get_params()
+    with pytest.warns(NotIdentifiedWarning, match="so it was not estimated") as caught:
+        est.fit(X, r, o)
+    assert len(caught) == 1 and caught[0].filename == __file__  # the user's line, once
+    assert est.get_params() == before  # fixed_rho was held only during the refit
+    assert np.isnan(est.rho_) and np.isnan(est.rho_se_) and est.degenerate_ is None
+    assert est.rho_free_ == pytest.approx(-0.152, abs=0.005)
+    assert est.rho_structural_se_ == pytest.approx(30.1, abs=0.5)
+    held = est.predict(Xt).mean()
+    assert held == pytest.approx(2.554, abs=0.01)
+    free = HeckmanMFRegressor(random_state=0, if_not_identified="estimate")
+    with pytest.warns(NotIdentifiedWarning, match="rests on that shape"):
+        free.fit(X, r, o)
+    assert free.rho_ == pytest.approx(est.rho_free_, abs=1e-9)
+    assert abs(held - yt.mean()) < abs(free.predict(Xt).mean() - yt.mean()) - 0.25
+    assert "rho not identified by this design" in str(est.summary())
+    for inference in (lambda: profile_rho(est, X, r, o), lambda: bias_corrected_rho(est, X)):
+        with pytest.raises(ValueError, match="held rho at 0 because the design"):
+            inference()
+
+
+def test_coat_binary_defaults_are_not_degenerate_and_rank_as_the_paper():
+    # Issue 13: BivariateProbitMF's defaults ran Coat (rating >= 3) to rho = -1 with AUC
+    # 0.741; holding the unidentified rho at 0, AUC 0.7715 (the paper's code: 0.756).
+    coat = load_coat()
+    with pytest.warns(NotIdentifiedWarning, match="so it was not estimated"):
+        est = BivariateProbitMF(random_state=0).fit(coat.X_train, coat.r_train, coat.o_train)
+    assert est.degenerate_ is None and np.isnan(est.rho_)
+    assert est.rho_free_ < -0.99  # the free fit ran to the boundary
+    auc = global_auc(coat.r_test, est.predict_proba(coat.X_test)[:, 1])
+    assert auc == pytest.approx(0.7715, abs=0.003) and auc > 0.756
+
+
+def test_if_not_identified_is_validated():
+    _, X, r, o = _coat()
+    with pytest.raises(ValueError, match="if_not_identified"):
+        HeckmanMFRegressor(if_not_identified="drop").fit(X, r, o)

@@ -79,7 +79,8 @@ def test_binary_laplace_removes_the_incidental_parameter_bias():
                                    outcome="binary", random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ml = BivariateProbitMF(0, reg_bias=10.0, random_state=0).fit(X, r, o)
+        ml = BivariateProbitMF(0, reg_bias=10.0, random_state=0,
+                               if_not_identified="estimate").fit(X, r, o)
     assert ml.rho_ > 0.95
     est = BivariateProbitMF(0, reg_bias=10.0, rho_criterion="laplace", random_state=0)
     est.fit(X, r, o)

@@ -82,7 +82,7 @@ def test_slice_reduces_the_bias_of_a_misspecified_fit():
     kw = dict(n_factors=0, reg_bias=1.0, random_state=0, compute_se=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        plain = HeckmanMFRegressor(**kw).fit(X, r, o)
+        plain = HeckmanMFRegressor(**kw, if_not_identified="estimate").fit(X, r, o)
         anchored = HeckmanMFRegressor(**kw).fit(X, r, o, X_unbiased=Xu, y_unbiased=yu)
     bias_plain = abs(plain.predict(X).mean() - truth["g_r"].mean())
     bias_anchored = abs(anchored.predict(X).mean() - truth["g_r"].mean())
@@ -100,7 +100,7 @@ def test_coat_slice_turns_rho_positive_and_the_prediction_towards_the_mar_mean()
     yt = coat.ratings_test[Xt[:, 0], Xt[:, 1]].astype(float)
     in_slice = np.random.default_rng(0).random(yt.size) < 0.05
     kw = dict(n_factors=0, reg_bias=1.0, random_state=0)
-    plain = HeckmanMFRegressor(**kw).fit(X, r, o)
+    plain = HeckmanMFRegressor(**kw, if_not_identified="estimate").fit(X, r, o)
     est = HeckmanMFRegressor(**kw).fit(X, r, o, X_unbiased=Xt[in_slice],
                                        y_unbiased=yt[in_slice])
     held = ~in_slice

@@ -53,7 +53,8 @@ def sim(criteria):
                                            outcome=outcome, random_state=seed)
             cls = BivariateProbitMF if outcome == "binary" else HeckmanMFRegressor
             for criterion in criteria:
-                row = fit(cls(k, rho_criterion=criterion, random_state=0), X, r, o)
+                est = cls(k, rho_criterion=criterion, random_state=0, if_not_identified="estimate")
+                row = fit(est, X, r, o)
                 emit({"design": f"{outcome} {nu}x{ni} rank {k}", "true_rho": rho,
                       "seed": seed, **row})
 
@@ -64,7 +65,8 @@ def grid(criteria):
                                    outcome="binary", random_state=0)
     for criterion in criteria:
         # reg_factors 1: the binary default when these rows were recorded (until 2026-12-06)
-        row = fit(BivariateProbitMF(reg_factors=1.0, rho_criterion=criterion, random_state=0),
+        row = fit(BivariateProbitMF(reg_factors=1.0, rho_criterion=criterion, random_state=0,
+                                if_not_identified="estimate"),
                   X, r, o)
         emit({"design": "binary 1000x600 rank 4 (fitted at the default rank)",
               "true_rho": 0.5, "seed": 0, **row})
@@ -78,12 +80,14 @@ def coat(criteria):
     Xt = c.X_test.to_numpy()
     yt = c.ratings_test[Xt[:, 0], Xt[:, 1]].astype(float)
     for criterion in criteria:
-        est = BivariateProbitMF(reg_factors=1.0, rho_criterion=criterion, random_state=0)
+        est = BivariateProbitMF(reg_factors=1.0, rho_criterion=criterion, random_state=0,
+                                if_not_identified="estimate")
         row = fit(est, X, np.where(o == 1, (ratings >= 3).astype(float), np.nan), o)
         p = est.predict_proba(Xt)[:, 1]
         emit({"design": "coat binary (>= 3)", **row, "mean_prediction": float(p.mean()),
               "mar_mean": float(np.mean(yt >= 3)), "auc": float(roc_auc_score(yt >= 3, p))})
-        est = HeckmanMFRegressor(rho_criterion=criterion, random_state=0)
+        est = HeckmanMFRegressor(rho_criterion=criterion, random_state=0,
+                                 if_not_identified="estimate")
         row = fit(est, X, np.where(o == 1, ratings, np.nan), o)
         p = est.predict(Xt)
         emit({"design": "coat 1-5", **row, "mean_prediction": float(p.mean()),

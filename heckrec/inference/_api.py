@@ -50,6 +50,11 @@ def _check_mf(fitted, X, y, what, slice_=None, simulates=False):
         raise ValueError(f"the {what} needs a fit in which rho was estimated (this one has "
                          + ("every pair observed)" if not fitted._selection_modelled
                             else f"fixed_rho={fitted.fixed_rho})"))
+    if _held_for_design(fitted):
+        raise ValueError(f"the {what} needs a fit in which rho was estimated: this fit held "
+                         "rho at 0 because the design does not identify it (rho_structural_se_ "
+                         f"{fitted.rho_structural_se_:.3g}); refit with "
+                         "if_not_identified='estimate' to study the free fit's rho")
     n_rows, fitted_rows = _num_samples(X), fitted_rows_of_X(fitted)
     if n_rows != fitted_rows:
         # F31: a bootstrap on 10 of 2400 pairs ran and returned an interval
@@ -66,6 +71,11 @@ def _check_mf(fitted, X, y, what, slice_=None, simulates=False):
         raise ValueError(f"the {what} of BivariateProbitMF needs likelihood='exact': "
                          f"refits with the simulated likelihood {fitted.likelihood!r} maximise "
                          "a different function from the exact one reported in loglik_")
+
+
+def _held_for_design(fitted):
+    """Whether the fit held rho at 0 because the design does not identify it."""
+    return np.isnan(fitted.rho_) and not np.isnan(getattr(fitted, "rho_free_", np.nan))
 
 
 def fitted_rows_of_X(fitted):
@@ -86,7 +96,10 @@ def _refit(fitted, X, y, o, start, fixed_rho, slice_=None):
     with the fit's MAR slice (``slice_``: X_unbiased, y_unbiased) if it had one."""
     est = copy.deepcopy(fitted)
     est.theta_ = start
-    est.set_params(fixed_rho=fixed_rho, warm_start=True, compute_se=False, verbose=0)
+    # the refits are of the estimator whose rho the fit estimated: rho stays free even
+    # where a replication's design would not identify it
+    est.set_params(fixed_rho=fixed_rho, warm_start=True, compute_se=False, verbose=0,
+                   if_not_identified="estimate")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateEstimateWarning)
         return est.fit(X, y, o, **(slice_ or {}))

@@ -135,7 +135,8 @@ def _ids(X):
 def _fit_half(fitted, X, y, o, rows, fit_kwargs):
     """rho_ of a copy refitted on ``rows`` (no standard errors), warm-started from the full
     fit's parameters of the half's users and items."""
-    est = copy.deepcopy(fitted).set_params(compute_se=False, warm_start=True, verbose=0)
+    est = copy.deepcopy(fitted).set_params(compute_se=False, warm_start=True, verbose=0,
+                                           if_not_identified="estimate")
     extra = dict(fit_kwargs)
     if "X_unbiased" in extra and extra["X_unbiased"] is not None:
         # Keep the slice pairs whose user and item are in the half.
@@ -177,8 +178,11 @@ def jackknife_rho(est, X, r, o=None, *, n_partitions=2, random_state=None, n_job
     JackknifeResult
     """
     check_is_fitted(est, "theta_")
-    if not getattr(est, "_selection_modelled", True) or est.fixed_rho is not None:
-        raise ValueError("the jackknife needs a fit in which rho was estimated")
+    if (not getattr(est, "_selection_modelled", True) or est.fixed_rho is not None
+            or np.isnan(est.rho_)):
+        raise ValueError("the jackknife needs a fit in which rho was estimated (this one "
+                         "has fixed_rho, every pair observed, or rho held at 0 because the "
+                         "design does not identify it: see rho_structural_se_)")
     if isinstance(n_partitions, bool) or not isinstance(n_partitions, (int, np.integer)) \
             or n_partitions < 1:
         raise ValueError(f"n_partitions must be a positive integer, got {n_partitions!r}")

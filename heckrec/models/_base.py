@@ -132,6 +132,13 @@ EVIDENCE_LOG_TOL = 0.02
 EVIDENCE_ALTERNATIONS = 3
 
 
+def _reissue(caught):
+    """Warn again each warning recorded by ``catch_warnings(record=True)``, where it was
+    first raised (the user's line: the fit computed its stacklevel)."""
+    for w in caught:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
 class SelectionMFBase(BaseEstimator):
     """Base class: MF scores g_o, g_r fitted jointly with correlated errors.
 
@@ -171,6 +178,7 @@ class SelectionMFBase(BaseEstimator):
         "unobserved": [StrOptions({"listed", "complement", "sampled"})],
         "unobserved_ratio": [Interval(Real, 0, None, closed="neither")],
         "rho_criterion": [StrOptions({"penalised", "laplace", "evidence"})],
+        "if_not_identified": [StrOptions({"fix", "estimate"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -184,8 +192,8 @@ class SelectionMFBase(BaseEstimator):
                  compute_se=True, cov_type="hessian", fixed_rho=None, warm_start=False,
                  alpha=1.0, debias_loss="naive", propensity_clip=0.05,
                  selection_only=None, outcome_only=None, unobserved="listed",
-                 unobserved_ratio=10.0, rho_criterion="penalised", random_state=None,
-                 verbose=0):
+                 unobserved_ratio=10.0, rho_criterion="penalised", if_not_identified="fix",
+                 random_state=None, verbose=0):
         self.n_factors = n_factors
         self.reg_factors = reg_factors
         self.reg_bias = reg_bias
@@ -211,6 +219,7 @@ class SelectionMFBase(BaseEstimator):
         self.unobserved = unobserved
         self.unobserved_ratio = unobserved_ratio
         self.rho_criterion = rho_criterion
+        self.if_not_identified = if_not_identified
         self.random_state = random_state
         self.verbose = verbose
 
@@ -245,6 +254,62 @@ class SelectionMFBase(BaseEstimator):
             self._check_laplace()
             if self.fixed_rho is None or self.rho_criterion == "evidence":
                 return self._fit_rho_by_marginal(X, y, o, X_unbiased, y_unbiased)
+        if not self._may_hold_rho(X_unbiased):
+            return self._fit_penalised(X, y, o, X_unbiased, y_unbiased)
+        # The free fit's warnings wait until it is known whether rho is identified: if
+        # not, that fit (and its degenerate or NotIdentified report) is not returned.
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self._fit_penalised(X, y, o, X_unbiased, y_unbiased)
+        if not self.rho_structural_se_ > STRUCTURAL_SE_LIMIT:
+            _reissue(caught)
+            return self
+        return self._fit_rho_held_at_zero(X, y, o)
+
+    def _may_hold_rho(self, X_unbiased):
+        """Whether this fit falls back to rho = 0 where the design does not identify rho
+        (``if_not_identified="fix"``, rho free, nothing but the normal shape to identify
+        it: no MAR slice, no exclusion restriction)."""
+        return (self.if_not_identified == "fix" and self.fixed_rho is None
+                and X_unbiased is None and not self.selection_only
+                and not self.outcome_only)
+
+    def _fit_rho_held_at_zero(self, X, y, o):
+        """Refit with rho held at 0 after a free fit whose rho the design cannot identify
+        (``rho_structural_se_`` above STRUCTURAL_SE_LIMIT): the outcome model a MAR
+        analysis fits, with rho_ and rho_se_ NaN and a NotIdentifiedWarning.
+
+        The free fit's rho rests on the errors' normal shape and the penalties alone, and
+        its predictions move with it: on Coat's 1-5 ratings to a mean of 2.85 (MAR truth
+        2.23, the naive fit 2.55), on its binary ratings to rho = -1 (docs/model.md).
+        """
+        free_rho, structural_se = self.rho_, self.rho_structural_se_
+        self.fixed_rho = 0.0  # restored below: a user's parameter is never left changed
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                self._fit_penalised(X, y, o, None, None)
+        finally:
+            self.fixed_rho = None
+        _reissue(caught)
+        self.rho_, self.rho_se_ = float("nan"), float("nan")
+        self.rho_free_, self.rho_structural_se_ = free_rho, structural_se
+        warnings.warn(
+            f"rho is not identified by the design of these data, so it was not estimated: "
+            f"the outcome's own user and item effects reproduce the selection term "
+            f"lambda(g_o) on the observed pairs so closely that rho's standard error would "
+            f"be at least {structural_se:.3g} (rho_structural_se_) without the normal shape "
+            f"of the errors, and the free fit's rho ({free_rho:+.3f}, rho_free_) rests on "
+            f"that shape and the penalties. The model was refitted with rho held at 0 "
+            f"(ignorable selection: the outcome model a MAR analysis fits); rho_ and rho_se_ "
+            f"are NaN. Pass X_unbiased / y_unbiased (a few randomly exposed pairs) or an "
+            f"exclusion restriction (selection_only) to identify rho, or "
+            f"if_not_identified='estimate' for the free fit (docs/model.md, Coat).",
+            NotIdentifiedWarning, stacklevel=user_stacklevel())
+        return self
+
+    def _fit_penalised(self, X, y, o, X_unbiased, y_unbiased):
+        """The penalised-likelihood fit (rho free, or held at ``fixed_rho``)."""
         for name in ("n_factors", "max_iter", "batch_size"):
             # sklearn counts bool as Integral; True would crash deep in the fit.
             if isinstance(getattr(self, name), (bool, np.bool_)):
@@ -297,7 +362,7 @@ class SelectionMFBase(BaseEstimator):
         if everything_observed:
             warnings.warn("every pair is observed (o == 1 everywhere): there is no selection "
                           "to model, so only the outcome equation is fitted and rho_ is NaN",
-                          DegenerateEstimateWarning, stacklevel=2)
+                          DegenerateEstimateWarning, stacklevel=user_stacklevel())
             frozen = np.zeros(layout.size, dtype=bool) if frozen is None else frozen
             theta0[layout.index("a")] = 0.0
             for name in layout.shapes:
@@ -320,7 +385,8 @@ class SelectionMFBase(BaseEstimator):
         if self.alpha < 1.0 and result.stopped:
             warnings.warn("the likelihood fit stopped at the rho boundary, so the combined "
                           "objective (alpha < 1) was not fitted: the parameters are the "
-                          "likelihood fit's", DegenerateEstimateWarning, stacklevel=2)
+                          "likelihood fit's", DegenerateEstimateWarning,
+                          stacklevel=user_stacklevel())
         elif self.alpha < 1.0:
             # The paper's combined objective, from the likelihood fit, whose Phi(g_o) and
             # outcome mean give the debiasing loss its propensities and imputations.
@@ -339,7 +405,7 @@ class SelectionMFBase(BaseEstimator):
             # (a stop at the rho boundary is reported by the degenerate-fit warning)
             warnings.warn(f"{type(self).__name__} did not converge in {result.n_iter} "
                           f"iterations ({result.message}); increase max_iter or check the data",
-                          ConvergenceWarning, stacklevel=2)
+                          ConvergenceWarning, stacklevel=user_stacklevel())
         self.theta_ = result.theta  # in the fit's (standardised) units
         self.params_ = self._in_user_units(self._features_in_user_units(
             layout.unpack(self.theta_.copy())))
@@ -471,7 +537,7 @@ class SelectionMFBase(BaseEstimator):
         self.n_laplace_fits_ = n_fits + 1
         if self.fixed_rho is not None:
             return self
-        self.rho_ = float(np.tanh(a_hat))
+        self.rho_ = self.rho_free_ = float(np.tanh(a_hat))
         self.rho_se_ = float("nan")
         self.rho_penalty_shift_ = float("nan")
         self.laplace_profile_ = np.array(sorted((float(np.tanh(a)), v)
@@ -865,6 +931,8 @@ class SelectionMFBase(BaseEstimator):
         degenerate.
         """
         self.rho_structural_se_ = float("nan")
+        # the free fit's rho; differs from rho_ only where rho was then held at 0
+        self.rho_free_ = self.rho_ if self.fixed_rho is None else float("nan")
         if not self._selection_modelled or self.fixed_rho is not None:
             return
         pairs = self._pairs
@@ -877,7 +945,8 @@ class SelectionMFBase(BaseEstimator):
                                       features)
         self.rho_structural_se_ = se
         if (se > STRUCTURAL_SE_LIMIT and self.degenerate_ is None
-                and not self._identified_beyond_shape()):
+                and not self._identified_beyond_shape()
+                and self.if_not_identified == "estimate"):
             warnings.warn(
                 f"rho is not identified by the design of these data: the outcome's own user "
                 f"and item effects reproduce the selection term lambda(g_o) on the observed "
@@ -1035,6 +1104,12 @@ class SelectionMFBase(BaseEstimator):
                           f"(rho_criterion={self.rho_criterion!r}, {self.n_laplace_fits_} "
                           "fits); its standard error from that likelihood's curvature in "
                           "atanh(rho), delta method.")
+            names.remove("rho")
+        elif np.isnan(self.rho_) and np.isfinite(getattr(self, "rho_free_", np.nan)):
+            smry.add_text(f"rho not identified by this design (structural SE "
+                          f"{self.rho_structural_se_:.3g}): held at 0, so the outcome model "
+                          f"is the ignorable-selection one; the free fit's rho was "
+                          f"{self.rho_free_:+.3f} (rho_free_).")
             names.remove("rho")
         if names:
             smry.add_text("Standard errors: inverse penalised Hessian with the embeddings "

@@ -83,7 +83,11 @@ class DaskLikelihood(WrappedLikelihood):
         if cached is None or cached[0] is not self.client:
             workers = list(self.client.scheduler_info()["workers"])
             parts = partition_by_user(pairs, max(1, len(workers)))
-            futures = [self.client.scatter(part, workers=[workers[j % len(workers)]])
+            # hash=False: a fit of the same data again (e.g. refitted with rho held at
+            # 0) must not share keys with futures of the last fit that are being
+            # released, or its tasks fail with "lost dependencies"
+            futures = [self.client.scatter(part, workers=[workers[j % len(workers)]],
+                                           hash=False)
                        for j, part in enumerate(parts)]
             pairs._dask_parts = (self.client, futures)
         self.parts = pairs._dask_parts[1]

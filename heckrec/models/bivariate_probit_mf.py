@@ -67,7 +67,7 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
     reg_factors, reg_bias, reg_rho, solver, max_iter, tol, learning_rate, batch_size, init, \
 init_scale, scaling, compute_se, cov_type, fixed_rho, warm_start, alpha, debias_loss, \
 propensity_clip, selection_only, outcome_only, unobserved, unobserved_ratio, rho_criterion, \
-random_state, verbose
+if_not_identified, random_state, verbose
         As in :class:`heckrec.HeckmanMFRegressor`, except ``reg_bias=0.1``
         (``reg_factors=100.0`` as there). On Coat with a 5% MAR slice these defaults
         give rho_ +0.18 to +0.28 and a mean P(like) of 0.383 against the MAR share
@@ -135,8 +135,8 @@ rho_structural_se_
                  backend="numba", compute_se=True, cov_type="hessian", fixed_rho=None,
                  warm_start=False, alpha=1.0, debias_loss="naive", propensity_clip=0.05,
                  selection_only=None, outcome_only=None, unobserved="listed",
-                 unobserved_ratio=10.0, rho_criterion="penalised", random_state=None,
-                 verbose=0):
+                 unobserved_ratio=10.0, rho_criterion="penalised", if_not_identified="fix",
+                 random_state=None, verbose=0):
         super().__init__(n_factors, reg_factors=reg_factors, reg_bias=reg_bias, reg_rho=reg_rho,
                          solver=solver,
                          max_iter=max_iter, tol=tol, learning_rate=learning_rate,
@@ -147,8 +147,8 @@ rho_structural_se_
                          propensity_clip=propensity_clip, selection_only=selection_only,
                          outcome_only=outcome_only, unobserved=unobserved,
                          unobserved_ratio=unobserved_ratio,
-                         rho_criterion=rho_criterion, random_state=random_state,
-                         verbose=verbose)
+                         rho_criterion=rho_criterion, if_not_identified=if_not_identified,
+                         random_state=random_state, verbose=verbose)
         self.likelihood = likelihood
         self.n_draws = n_draws
 

@@ -186,6 +186,15 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         factors (six; reg_factors and reg_bias are their starting values; about
         20-80 fits; ``prior_precisions_``). Measured in docs/model.md. Both
         need ``unobserved="listed"``, ``alpha=1`` and the numba backend.
+    if_not_identified : {"fix", "estimate"}, default="fix"
+        What a penalised fit does where the design leaves rho to the errors' normal
+        shape alone (``rho_structural_se_`` > 1) and no MAR slice or exclusion
+        restriction identifies it. ``"fix"``: refit with rho held at 0 (ignorable
+        selection, the outcome model a MAR analysis fits), report ``rho_`` and
+        ``rho_se_`` as NaN (the free fit's rho in ``rho_free_``) and warn
+        ``NotIdentifiedWarning``; one more fit. ``"estimate"``: keep the free fit, with
+        the warning. On Coat's 1-5 ratings the free fit moved the mean prediction on the
+        random pairs from the naive 2.55 to 2.85, away from their 2.23 (docs/model.md).
     random_state : int, RandomState or None
         Seeds the initial factors and Adam's batches.
     verbose : int, default=0
@@ -194,7 +203,11 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
     Attributes
     ----------
     rho_, sigma_ : float
-        Estimates; NaN for rho when every pair is observed (no selection).
+        Estimates; NaN for rho when every pair is observed (no selection), or when the
+        design does not identify it and rho was held at 0 (``if_not_identified``).
+    rho_free_ : float
+        The free fit's rho: ``rho_`` unless rho was then held at 0 because the design
+        does not identify it (NaN where rho was fixed or not modelled).
     rho_se_, sigma_se_ : float
         Standard errors from the inverse penalised Hessian with every other
         parameter (embeddings, biases, means, feature weights) profiled out:
@@ -211,9 +224,9 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         The SE rho would have from the selection term's variation beyond the outcome
         score's own user and item effects and features alone,
         ``1 / sqrt(n_observed var(lambda_perp))`` (:mod:`heckrec.models._identification`);
-        above 1, with no MAR slice or exclusion restriction, the fit warns
-        ``NotIdentifiedWarning``: rho then rests on the errors' normal shape and the
-        penalties (Coat: 30). NaN when rho is fixed or not modelled.
+        above 1, with no MAR slice or exclusion restriction, rho rests on the errors'
+        normal shape and the penalties (Coat: 30), and the fit holds rho at 0 or warns
+        (``if_not_identified``). NaN when rho is fixed by the user or not modelled.
     loglik_ : float
         Log-likelihood (without penalty) at the estimate, in the outcome's units.
     log_marginal_ : float
