@@ -101,7 +101,7 @@ def _fit_selection(data, model, settings, seed, use_slice):
     Xh = data["X_mar"][held]
     prediction = est.predict_proba(Xh)[:, 1] if binary else est.predict(Xh)
     row = dict(model=model, settings=settings, seed=seed, slice=use_slice, rho=est.rho_,
-               rho_se=est.rho_se_, penalty_shift=est.rho_penalty_shift_,
+               rho_se=est.rho_se_, rho_free=est.rho_free_, penalty_shift=est.rho_penalty_shift_,
                structural_se=est.rho_structural_se_,
                degenerate=est.degenerate_,
                warnings=sorted({type(w.message).__name__ for w in caught}),
@@ -186,9 +186,14 @@ def _table(rows):
         n_warned = sum("NotIdentifiedWarning" in g["warnings"] for g in group)
         mean_pred = (f"{_fmt(mean('mean_prediction'))} ({_fmt(mean('mar_mean'))})"
                      if "mean_prediction" in group[0] else "")
+        rho = f"{_fmt(mean('rho'), '+.3f')} +- {_fmt(mean('rho_se'))}"
+        held = sum(np.isnan(g["rho"]) and not np.isnan(g.get("rho_free", np.nan))
+                   for g in group)
+        if held:  # the design did not identify rho: held at 0, the free fit's in brackets
+            rho = f"held at 0 in {held}/{len(group)} (free fit {_fmt(mean('rho_free'), '+.3f')})"
         lines.append(
             f"| {model} | {settings} | {'5%' if use_slice else 'no'} | {len(group)} | "
-            f"{_fmt(mean('rho'), '+.3f')} +- {_fmt(mean('rho_se'))} | "
+            f"{rho} | "
             f"{_fmt(mean('penalty_shift'), '.2f')} | {_fmt(mean('structural_se'), '.3g')} | "
             f"{n_warned}/{len(group)} | {n_degenerate}/{len(group)} | {mean_pred} | "
             f"{_fmt(mean('rmse'))} | {_fmt(mean('auc'))} | {_fmt(mean('ndcg5'))} |")
