@@ -61,7 +61,8 @@ def implied_log_gamma(selection_model, X, outcome_range=None):
     from .._kernels.bivariate_normal import log_bvn_cdf_array
 
     g_o, g_r = selection_model.decision_scores(X)
-    # rho at +-1 makes the conditional propensity a step; keep it just inside.
+    # rho at +-1 makes the conditional propensity a step; keep it just inside. A fit that
+    # held an unidentified rho at 0 (rho_ NaN) implies no confounding: gamma_ui = 1.
     rho = float(np.clip(np.nan_to_num(selection_model.rho_), -1 + 1e-9, 1 - 1e-9))
     nominal = _logit_from_log(log_ndtr(g_o))
     if isinstance(selection_model, BivariateProbitMF):
@@ -93,8 +94,10 @@ class _PairBounds:
         model = self.selection_model
         if model is None:
             model_class = BivariateProbitMF if self.loss == "logistic" else HeckmanMFRegressor
+            # the bounds read the selection fit's rho even where only the normal shape
+            # identifies it (a sensitivity analysis); held at 0 it would make PUID IPS
             model = model_class(n_factors=self.n_factors, random_state=self.random_state,
-                                compute_se=False)
+                                compute_se=False, if_not_identified="estimate")
         model = clone(model)
         y_arr, o_arr = validate_y_o(y, o, len(np.asarray(X)))
         y_fit = np.where(o_arr, y_arr, np.nan)
@@ -151,7 +154,9 @@ class PUIDMF(_PairBounds, _Sensitivity, IPSMF):
     selection_model : estimator or None, default=None
         An unfitted :class:`~heckrec.BivariateProbitMF` (0/1 outcomes) or
         :class:`~heckrec.HeckmanMFRegressor`, cloned and fitted on the same data. None:
-        the one matching ``loss`` with this model's ``n_factors`` and defaults.
+        the one matching ``loss`` with this model's ``n_factors`` and defaults, except
+        ``if_not_identified="estimate"``: the bounds read the free fit's rho. A model
+        that held an unidentified rho at 0 (its default) implies ``gamma_ui = 1``.
     clip, **kwargs
         As :class:`IPSMF`.
 
