@@ -8,8 +8,6 @@ Usage: python benchmarks/issue13/structural_se_coverage_designs.py
 """
 import warnings
 
-import numpy as np
-
 from heckrec import BivariateProbitMF
 from heckrec.datasets import make_selection_mf
 
