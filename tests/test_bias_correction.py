@@ -137,12 +137,14 @@ def test_replications_at_the_boundary_give_no_correction():
     est = HeckmanMFRegressor(**{**WEAK, "n_factors": 0}, if_not_identified="estimate")
     est.fit(X, r, o)
     assert est.degenerate_ is None and est.rho_ == pytest.approx(0.954, abs=0.005)
-    with pytest.warns(DegenerateEstimateWarning, match="ran to the boundary"):
+    with pytest.warns(DegenerateEstimateWarning, match="ran to the boundary") as caught:
         res = bias_corrected_rho(est, X, random_state=0)
+    assert caught[0].filename == __file__  # the user's line
     assert np.isnan(res.estimate) and np.isnan(res.se) and np.isnan(res.conf_int()).all()
     assert res.n_used == 0 and res.rho == est.rho_
     boot = bootstrap_rho(est, X, n_boot=2, random_state=0)
     assert boot.n_degenerate == 2
-    with pytest.warns(DegenerateEstimateWarning, match="ran to the boundary"):
+    with pytest.warns(DegenerateEstimateWarning, match="ran to the boundary") as caught:
         one_point = boot.bias_corrected()
+    assert caught[0].filename == __file__
     assert np.isnan(one_point.estimate)

@@ -19,9 +19,9 @@ from ._bootstrap import (
     RHO_STOP,
     BiasCorrectedRho,
     atanh_clipped,
-    boundary_warning,
     check_n_boot,
     linear_bias_correction,
+    not_corrected,
     parametric_bootstrap,
     run_guarded,
     seeds_for,
@@ -50,7 +50,7 @@ def _check_mf(fitted, X, y, what, slice_=None, simulates=False):
         raise ValueError(f"the {what} needs a fit in which rho was estimated (this one has "
                          + ("every pair observed)" if not fitted._selection_modelled
                             else f"fixed_rho={fitted.fixed_rho})"))
-    if _held_for_design(fitted):
+    if fitted._rho_held_for_design():
         raise ValueError(f"the {what} needs a fit in which rho was estimated: this fit held "
                          "rho at 0 because the design does not identify it (rho_structural_se_ "
                          f"{fitted.rho_structural_se_:.3g}); refit with "
@@ -71,11 +71,6 @@ def _check_mf(fitted, X, y, what, slice_=None, simulates=False):
         raise ValueError(f"the {what} of BivariateProbitMF needs likelihood='exact': "
                          f"refits with the simulated likelihood {fitted.likelihood!r} maximise "
                          "a different function from the exact one reported in loglik_")
-
-
-def _held_for_design(fitted):
-    """Whether the fit held rho at 0 because the design does not identify it."""
-    return np.isnan(fitted.rho_) and not np.isnan(getattr(fitted, "rho_free_", np.nan))
 
 
 def fitted_rows_of_X(fitted):
@@ -306,19 +301,13 @@ def bias_corrected_rho(fitted, X=None, n_boot=2, n_jobs=None, random_state=None,
         a_star = np.array([np.nan if row is None else row[0] for row in rows])
         return a_star, rows, sum(row is not None and row[2] for row in rows)
 
-    def not_corrected(n_boundary, where):
-        # A replication stopped at rho = +-1 has an infinite atanh: no finite bias.
-        boundary_warning(n_boundary, len(seeds), where)
-        return BiasCorrectedRho(estimate=float("nan"), rho=float(fitted.rho_),
-                                se=float("nan"), se_atanh=float("nan"),
-                                method="linear bootstrap", n_used=len(seeds) - n_boundary)
-
     a_hat = float(np.arctanh(fitted.rho_))
     a_star_hat, first, n_boundary = run([(seed, None, fitted.theta_) for seed in seeds])
     if not np.isfinite(a_star_hat).any():
         raise ValueError("every bootstrap refit failed; no bias correction is possible")
-    if n_boundary:
-        return not_corrected(n_boundary, "at the fit's rho")
+    if n_boundary:  # a replication stopped at rho = +-1: its atanh, the bias, is infinite
+        return not_corrected(n_boundary, len(seeds), "at the fit's rho", fitted.rho_,
+                             "linear bootstrap")
     # the one-step corrected value, kept where data can still be drawn (|rho| <= 0.999)
     a_1 = float(np.clip(2.0 * a_hat - np.nanmean(a_star_hat), -SECOND_POINT_LIMIT,
                         SECOND_POINT_LIMIT))
@@ -333,7 +322,9 @@ def bias_corrected_rho(fitted, X=None, n_boot=2, n_jobs=None, random_state=None,
     a_star_1, _, n_boundary = run([(seed, float(np.tanh(a_1)), start_at(row))
                                    for seed, row in zip(seeds, first)])
     if n_boundary:
-        return not_corrected(n_boundary, f"at the second point (rho {np.tanh(a_1):+.3f})")
+        return not_corrected(n_boundary, len(seeds),
+                             f"at the second point (rho {np.tanh(a_1):+.3f})", fitted.rho_,
+                             "linear bootstrap")
     a, se_a, slope = linear_bias_correction(a_hat, a_star_hat, a_1, a_star_1, se_atanh)
     rho_bc = float(np.tanh(a))
     n_used = min(np.isfinite(a_star_hat).sum(), np.isfinite(a_star_1).sum())

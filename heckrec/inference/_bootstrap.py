@@ -106,10 +106,8 @@ class BootstrapResult:
         rho = float(self.estimate["rho"])
         at_boundary = int((np.abs(rho_star) > RHO_STOP).sum())
         if at_boundary:
-            boundary_warning(at_boundary, rho_star.size, "at the fit's rho")
-            return BiasCorrectedRho(estimate=float("nan"), rho=rho, se=float("nan"),
-                                    se_atanh=float("nan"), method="bootstrap",
-                                    n_used=int(rho_star.size - at_boundary))
+            return not_corrected(at_boundary, rho_star.size, "at the fit's rho", rho,
+                                 "bootstrap")
         a_star = atanh_clipped(rho_star)
         a_bc = 2.0 * np.arctanh(rho) - float(a_star.mean())
         se_a = self._se_atanh(se, a_star)
@@ -208,15 +206,19 @@ class BiasCorrectedRho:
 RHO_STOP = 0.9999
 
 
-def boundary_warning(n_boundary, n_total, where):
-    """Warn that ``n_boundary`` of ``n_total`` replications ``where`` ran to rho = +-1, so
-    the bias of atanh(rho) is not finite and no correction is returned (its fields NaN)."""
+def not_corrected(n_boundary, n_total, where, rho, method):
+    """No correction: ``n_boundary`` of ``n_total`` replications ``where`` ran to rho = +-1,
+    so the bias of atanh(rho) is not finite. Warns (at the caller's caller: the user's
+    line) and returns a BiasCorrectedRho whose estimate, SE and interval are NaN."""
     warnings.warn(f"{n_boundary} of {n_total} bootstrap refits {where} ran to the boundary "
                   f"rho = +-1: under the fitted model the estimator reaches the boundary, so "
                   f"its bias on the atanh scale is not finite and no bias-corrected rho is "
                   f"returned (estimate NaN). The fit's own rho_ is not to be trusted either: "
                   f"see the degenerate-fit advice in docs/model.md.",
                   DegenerateEstimateWarning, stacklevel=3)
+    return BiasCorrectedRho(estimate=float("nan"), rho=float(rho), se=float("nan"),
+                            se_atanh=float("nan"), method=method,
+                            n_used=int(n_total - n_boundary))
 
 
 def atanh_clipped(rho):

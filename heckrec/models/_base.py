@@ -254,25 +254,17 @@ class SelectionMFBase(BaseEstimator):
             self._check_laplace()
             if self.fixed_rho is None or self.rho_criterion == "evidence":
                 return self._fit_rho_by_marginal(X, y, o, X_unbiased, y_unbiased)
-        if not self._may_hold_rho(X_unbiased):
+        if self.if_not_identified == "estimate" or self.fixed_rho is not None:
             return self._fit_penalised(X, y, o, X_unbiased, y_unbiased)
         # The free fit's warnings wait until it is known whether rho is identified: if
         # not, that fit (and its degenerate or NotIdentified report) is not returned.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             self._fit_penalised(X, y, o, X_unbiased, y_unbiased)
-        if not self.rho_structural_se_ > STRUCTURAL_SE_LIMIT:
+        if self._identified_beyond_shape() or not self.rho_structural_se_ > STRUCTURAL_SE_LIMIT:
             _reissue(caught)
             return self
         return self._fit_rho_held_at_zero(X, y, o)
-
-    def _may_hold_rho(self, X_unbiased):
-        """Whether this fit falls back to rho = 0 where the design does not identify rho
-        (``if_not_identified="fix"``, rho free, nothing but the normal shape to identify
-        it: no MAR slice, no exclusion restriction)."""
-        return (self.if_not_identified == "fix" and self.fixed_rho is None
-                and X_unbiased is None and not self.selection_only
-                and not self.outcome_only)
 
     def _fit_rho_held_at_zero(self, X, y, o):
         """Refit with rho held at 0 after a free fit whose rho the design cannot identify
@@ -960,6 +952,11 @@ class SelectionMFBase(BaseEstimator):
                 f"chose the same number of items.",
                 NotIdentifiedWarning, stacklevel=user_stacklevel())
 
+    def _rho_held_for_design(self):
+        """Whether the fit held rho at 0 because the design does not identify it
+        (``if_not_identified="fix"``): rho_ NaN beside the free fit's rho_free_."""
+        return bool(np.isnan(self.rho_) and np.isfinite(getattr(self, "rho_free_", np.nan)))
+
     def _identified_beyond_shape(self):
         """Whether something besides the normal functional form identifies rho."""
         return (self.n_unbiased_ > 0 or bool(self.selection_only)
@@ -1105,7 +1102,7 @@ class SelectionMFBase(BaseEstimator):
                           "fits); its standard error from that likelihood's curvature in "
                           "atanh(rho), delta method.")
             names.remove("rho")
-        elif np.isnan(self.rho_) and np.isfinite(getattr(self, "rho_free_", np.nan)):
+        elif self._rho_held_for_design():
             smry.add_text(f"rho not identified by this design (structural SE "
                           f"{self.rho_structural_se_:.3g}): held at 0, so the outcome model "
                           f"is the ignorable-selection one; the free fit's rho was "
