@@ -45,6 +45,25 @@ def timed_fit(est, X, r, o):
                                                       for w in caught})) or "none"
 
 
+def fit_then_correct(est, X, r, o):
+    """Fit ``est`` (with its SEs), then ``bias_corrected_rho(est, X, random_state=0)``;
+    return (fit seconds, the BiasCorrectedRho, its seconds, warning class names)."""
+    import warnings
+
+    from heckrec.inference import bias_corrected_rho
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        start = time.perf_counter()
+        est.fit(X, r, o)
+        fit_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        result = bias_corrected_rho(est, X, random_state=0)
+        correction_seconds = time.perf_counter() - start
+    return fit_seconds, result, correction_seconds, ", ".join(
+        sorted({w.category.__name__ for w in caught})) or "none"
+
+
 def write(name, rows, columns, note=""):
     """Print a markdown table and write it (and the raw rows as JSON) under results/."""
     import numba

@@ -8,15 +8,11 @@ its defaults: the fit with its SEs, then bias_corrected_rho(est, X, random_state
 
 Usage: python benchmarks/bench_bias_correction_yahoo_shape.py
 """
-import time
-import warnings
-
 import numpy as np
-from _common import write
+from _common import fit_then_correct, write
 
 from heckrec import HeckmanMFRegressor
 from heckrec.datasets import make_selection_log
-from heckrec.inference import bias_corrected_rho
 
 TRUE_RHO = 0.5
 
@@ -39,14 +35,7 @@ def main():
     X, y, o = listed_grid(X_log, r_log)
     del X_log, r_log
     est = HeckmanMFRegressor(n_factors=4, random_state=0)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        start = time.perf_counter()
-        est.fit(X, y, o)
-        fit_s = time.perf_counter() - start
-        start = time.perf_counter()
-        res = bias_corrected_rho(est, X, random_state=0)
-        correction_s = time.perf_counter() - start
+    fit_s, res, correction_s, warned = fit_then_correct(est, X, y, o)
     low, high = res.conf_int()
     row = {"pairs": f"{X.shape[0]:,}", "observed": f"{int(o.sum()):,}",
            "rho_ (truth 0.5)": f"{est.rho_:+.4f} +- {est.rho_se_:.4f}",
@@ -56,7 +45,7 @@ def main():
            "one-step": f"{res.one_step_estimate:+.4f}", "bias slope": f"{res.bias_slope:+.3f}",
            "fit s (with SEs)": f"{fit_s:.1f}", "correction s": f"{correction_s:.1f}",
            "cost (fits)": f"{(fit_s + correction_s) / fit_s:.2f}",
-           "warnings": ", ".join(sorted({w.category.__name__ for w in caught})) or "none"}
+           "warnings": warned}
     print(row, flush=True)
     write("bias_correction_yahoo_shape", [row], list(row),
           note="HeckmanMFRegressor(n_factors=4) defaults otherwise, on the listed grid of "
