@@ -286,6 +286,75 @@ def summarise(rows, rho):
     return out
 
 
+def pool_summaries(parts):
+    """One summary from summaries of the same cell over disjoint datasets: coverages and
+    rejection rates weighted by replications, each bias / SD pair combined exactly (the
+    pooled mean, and the pooled SD from the parts' sums of squares), medians and
+    mean SEs weighted as means (for medians an approximation, said in the key)."""
+    n = np.array([p["reps"] for p in parts], dtype=float)
+    out = {"rho": parts[0]["rho"], "reps": int(n.sum())}
+    for key in parts[0]:
+        if key in ("rho", "reps") or not all(key in p for p in parts):
+            continue
+        values = np.array([p[key] for p in parts], dtype=float)
+        if key.startswith("sd"):
+            continue  # with its bias, below
+        if key.startswith("bias"):
+            sd_key = "sd" + key[len("bias"):]
+            mean = values + parts[0]["rho"]  # the parts' means of the estimate
+            pooled = float(np.sum(n * mean) / n.sum())
+            out[key] = pooled - parts[0]["rho"]
+            if all(sd_key in p for p in parts):
+                sd = np.array([p[sd_key] for p in parts], dtype=float)
+                ss = np.sum((n - 1) * sd**2 + n * (mean - pooled) ** 2)
+                out[sd_key] = float(np.sqrt(ss / (n.sum() - 1)))
+        elif key.startswith("median_"):
+            out[key + "_weighted"] = float(np.sum(n * values) / n.sum())
+        elif key == "degenerate":
+            out[key] = int(values.sum())
+        else:
+            out[key] = float(np.sum(n * values) / n.sum())
+    return out
+
+
+def pool_runs(tags, models, out_tag):
+    """Combine the mf runs ``coverage_mf<tag>.json`` of each model, cell by cell, into
+    ``coverage_mf<out_tag>.json``; refuses runs whose settings differ beyond the seeds or
+    whose seeds overlap."""
+    if not tags or len(tags) < 2 or not out_tag:
+        raise SystemExit("pool needs --tags with two or more runs and a --tag for the result")
+    reports = [json.loads((RESULTS / f"coverage_mf{tag}.json").read_text()) for tag in tags]
+    kinds = models or sorted(set.intersection(*(set(r["results"]) for r in reports)))
+    pooled = {"part": "mf", "results": {}, "settings": {}, "pooled_from": list(tags)}
+    for kind in kinds:
+        settings = [dict(r["settings"][kind]) for r in reports]
+        spans = sorted((s.get("first_rep", 0), s.get("first_rep", 0) + s["reps"])
+                       for s in settings)
+        if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
+            raise SystemExit(f"{kind}: the runs' seeds overlap ({spans})")
+        # what may differ: the seeds, and --boot where no bootstrap ran (the two-point
+        # correction then takes 2 refits); runs from before --cov-type used the Hessian
+        same = [{k: v for k, v in dict({"cov_type": "hessian"}, **s).items()
+                 if k not in ("reps", "first_rep") and (k != "boot" or s["mf_boot"])}
+                for s in settings]
+        if any(s != same[0] for s in same[1:]):
+            raise SystemExit(f"{kind}: the runs' settings differ: {same}")
+        summaries = []
+        for rho in sorted({row["rho"] for r in reports for row in r["results"][kind]["summary"]}):
+            parts = [row for r in reports for row in r["results"][kind]["summary"]
+                     if row["rho"] == rho]
+            summaries.append(pool_summaries(parts))
+        pooled["results"][kind] = {"summary": summaries, "seconds": sum(
+            r["results"][kind]["seconds"] for r in reports)}
+        pooled["settings"][kind] = dict(settings[0], reps=None, first_rep=None,
+                                        spans=spans)
+        print(f"\n{kind}, pooled from {', '.join(tags)} (replications per cell in 'reps')\n"
+              f"{table(summaries)}\n")
+    path = RESULTS / f"coverage_mf{out_tag}.json"
+    path.write_text(json.dumps(pooled, indent=1))
+    print(f"wrote {path}")
+
+
 def table(summaries):
     keys = [k for k in summaries[0] if k != "rho"]
     lines = ["| rho | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 1)]
@@ -312,9 +381,15 @@ def report_markdown():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("part", choices=["classic", "mf", "report"],
-                        help="report: print every results/coverage_*.json as markdown tables")
+    parser.add_argument("part", choices=["classic", "mf", "report", "pool"],
+                        help="report: print every results/coverage_*.json as markdown tables; "
+                             "pool: combine the --tags' runs of one model (disjoint seeds)")
+    parser.add_argument("--tags", nargs="+", default=None,
+                        help="pool: the runs to combine, as their --tag (e.g. _a _b)")
     parser.add_argument("--reps", type=int, default=None)
+    parser.add_argument("--first-rep", type=int, default=0,
+                        help="MF / classic: start at this replication's seed, so a second run "
+                             "adds new datasets to an earlier one's (combine them with 'pool')")
     parser.add_argument("--boot", type=int, default=99, help="bootstrap replications (classic)")
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--models", nargs="+", default=None,
@@ -356,6 +431,9 @@ def main():
     if args.part == "report":
         print(report_markdown())
         return
+    if args.part == "pool":
+        pool_runs(args.tags, args.models, args.tag)
+        return
     reps = args.reps or (200 if args.part == "classic" else 50)
     kinds = args.models or (("HeckmanSelection", "HeckmanProbit") if args.part == "classic"
                             else ("HeckmanMFRegressor", "BivariateProbitMF"))
@@ -367,7 +445,7 @@ def main():
         summaries, started = [], time.perf_counter()
         for j, rho in enumerate(args.rhos):
             seeds = [10_000 * RHOS.index(rho) + i if rho in RHOS else 10_000 * (9 + j) + i
-                     for i in range(reps)]
+                     for i in range(args.first_rep, args.first_rep + reps)]
             if args.part == "classic":
                 n_boot = args.boot if kind == "HeckmanSelection" else 0
                 rows = Parallel(n_jobs=args.n_jobs)(
@@ -387,7 +465,7 @@ def main():
         name = f"{kind} oracle" if args.oracle else kind
         report["results"][name] = {"summary": summaries,
                                    "seconds": time.perf_counter() - started}
-        report["settings"][name] = {"reps": reps, "boot": args.boot,
+        report["settings"][name] = {"reps": reps, "first_rep": args.first_rep, "boot": args.boot,
                                     "profile_reps": args.profile_reps,
                                     "jackknife": args.jackknife, "penalties": args.penalties,
                                     "rho_criterion": args.rho_criterion, "rank": args.rank,
