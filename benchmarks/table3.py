@@ -17,7 +17,11 @@ benchmark; Res-IPS / Res-DR take IPS's choice and search the paper's beta / gamm
 
 Usage: python benchmarks/table3.py run [--seeds 0 1 2 3 4] [--jobs 2]
                                        [--yahoo FOLDER] [--kuairec FOLDER]
+       python benchmarks/table3.py run --rows PUID BPUID [--seeds ...]   # rerun these rows
        python benchmarks/table3.py report
+
+A rerun's rows are appended to the runs file and replace the earlier rows of the same
+dataset, estimator and seed in the report (the file keeps both).
 """
 
 import argparse
@@ -57,10 +61,11 @@ GAMMA_IPS = [2.5, 10.0, 25.0]      # RD-IPS / BRD-IPS
 GAMMA_DR = [1.5, 3.0]              # RD-DR / BRD-DR
 RES_IPS_GRID = [(1.0, 0.01), (1.0, 0.1), (10.0, 0.01), (10.0, 0.1)]  # (beta, gamma)
 RES_DR_GRID = [(1.0, 0.1), (10.0, 0.1)]
-SELECTION_REG = [10.0, 30.0]
+SELECTION_REG = [10.0, 30.0, 100.0]  # 100: both selection models' default (since 2026-12-06)
 
 ROWS = ["MF", "IPS", "DR-JL", "RD-IPS", "RD-DR", "BRD-IPS", "BRD-DR", "Res-IPS", "Res-DR",
-        "PUID", "BPUID", "BivariateProbitMF + slice", "HeckmanMF + slice"]
+        "PUID", "BPUID", "BivariateProbitMF + slice", "HeckmanMF + slice",
+        "BivariateProbitMF + slice, defaults", "HeckmanMF + slice, defaults"]
 
 
 def _load(name, folder):
@@ -99,15 +104,15 @@ class _Seed:
         self.users = self.data.X_test["user"].to_numpy()
         self.X_slice = self.data.X_test[self.valid]
 
-    def fit(self, est, slice_outcome=None):
+    def fit(self, est, slice_outcome=None, propensity=None):
         data = self.data
         y = data.r_train
-        kwargs = {}
+        kwargs = {} if propensity is None else {"propensity": propensity}
         if type(est).__name__ == "HeckmanMFRegressor":
             y = np.where(data.o_train == 1, self.raw_train, np.nan)  # the raw ratings
             slice_outcome = self.raw_test[self.valid] if slice_outcome is not None else None
         if slice_outcome is not None:
-            kwargs = {"X_unbiased": self.X_slice, "y_unbiased": slice_outcome}
+            kwargs |= {"X_unbiased": self.X_slice, "y_unbiased": slice_outcome}
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             est.fit(data.X_train, y, data.o_train, **kwargs)
@@ -117,9 +122,9 @@ class _Seed:
         return {"est": est, "score": score, "slice_auc": slice_auc,
                 "warnings": sorted({type(w.message).__name__ for w in caught})}
 
-    def best(self, candidates, uses_slice=False):
+    def best(self, candidates, uses_slice=False, propensity=None):
         outcome = self.data.r_test[self.valid] if uses_slice else None
-        tried = [self.fit(est, outcome) for est in candidates]
+        tried = [self.fit(est, outcome, propensity) for est in candidates]
         return max(tried, key=lambda t: t["slice_auc"]) | {"fits": len(tried)}
 
     def row(self, name, fit, params, seconds):
@@ -138,23 +143,31 @@ def run_seed(job):
     from heckrec.debias import (BPUIDMF, BRDDRMF, BRDIPSMF, DRJLMF, IPSMF, PUIDMF, RDDRMF,
                                 RDIPSMF, NaiveMF, ResDRMF, ResIPSMF)
 
-    name, folder, seed = job
+    name, folder, seed, wanted = job
+    wanted = set(wanted or ROWS)
+    # the rows the wanted ones take their settings or benchmark from
+    parents = {"IPS": {"RD-IPS", "BRD-IPS", "Res-IPS", "Res-DR", "PUID", "BPUID"},
+               "DR-JL": {"RD-DR", "BRD-DR"}}
+    needed = wanted | {p for p, children in parents.items() if wanted & children}
     s = _Seed(name, folder, seed)
     common = dict(n_factors=N_FACTORS, loss="logistic", random_state=seed)
     rows, parent = [], {}
 
     def stage(row_name, candidates, keys, uses_slice=False):
+        if row_name not in needed:
+            return None
         start = time.perf_counter()
         fit = s.best(candidates, uses_slice)
         params = {k: v for k, v in fit["est"].get_params().items() if k in keys}
-        rows.append(s.row(row_name, fit, params, time.perf_counter() - start))
+        if row_name in wanted:
+            rows.append(s.row(row_name, fit, params, time.perf_counter() - start))
         return fit["est"]
 
     for row_name, cls in (("MF", NaiveMF), ("IPS", IPSMF), ("DR-JL", DRJLMF)):
         parent[row_name] = stage(row_name, [cls(**common, reg_factors=reg) for reg in BASE_REG],
                                  {"reg_factors"})
-    ips_reg = parent["IPS"].reg_factors
-    dr_reg = parent["DR-JL"].reg_factors
+    ips_reg = getattr(parent["IPS"], "reg_factors", None)
+    dr_reg = getattr(parent["DR-JL"], "reg_factors", None)
     stage("RD-IPS", [RDIPSMF(**common, reg_factors=ips_reg, gamma=g) for g in GAMMA_IPS],
           {"reg_factors", "gamma"})
     stage("RD-DR", [RDDRMF(**common, reg_factors=dr_reg, gamma=g) for g in GAMMA_DR],
@@ -182,6 +195,10 @@ def run_seed(job):
     stage("HeckmanMF + slice",
           [HeckmanMFRegressor(**selection, reg_factors=reg) for reg in SELECTION_REG],
           {"reg_factors"}, uses_slice=True)
+    # what a user gets who does not choose: the defaults, one fit each, the same slice
+    for row_name, cls in (("BivariateProbitMF + slice, defaults", BivariateProbitMF),
+                          ("HeckmanMF + slice, defaults", HeckmanMFRegressor)):
+        stage(row_name, [cls(compute_se=False, random_state=seed)], set(), uses_slice=True)
     return [dict(r, dataset=name) for r in rows]
 
 
@@ -190,17 +207,22 @@ def _read():
     if RUNS.exists():
         for row in map(json.loads, RUNS.read_text().splitlines()):
             key = (row["dataset"], row["estimator"], row["seed"])
-            if key not in seen:  # a seed run twice counts once
-                seen.add(key)
-                rows.append(row)
+            if key in seen:  # a row rerun (run --rows) replaces the earlier one
+                rows = [r for r in rows
+                        if (r["dataset"], r["estimator"], r["seed"]) != key]
+            seen.add(key)
+            rows.append(row)
     return rows
 
 
 def run(args):
-    done = {(r["dataset"], r["seed"]) for r in _read()}
-    jobs = [("coat", None, s) for s in args.seeds]
-    jobs += [("yahoo", args.yahoo, s) for s in args.seeds if args.yahoo]
-    jobs += [("kuairec", args.kuairec, s) for s in args.seeds if args.kuairec]
+    unknown = set(args.rows or ()) - set(ROWS)
+    if unknown:
+        raise SystemExit(f"unknown rows {sorted(unknown)}; the rows are {ROWS}")
+    done = set() if args.rows else {(r["dataset"], r["seed"]) for r in _read()}
+    jobs = [("coat", None, s, args.rows) for s in args.seeds]
+    jobs += [("yahoo", args.yahoo, s, args.rows) for s in args.seeds if args.yahoo]
+    jobs += [("kuairec", args.kuairec, s, args.rows) for s in args.seeds if args.kuairec]
     jobs = [j for j in jobs if (j[0], j[2]) not in done]
     with ProcessPoolExecutor(args.jobs) as pool:
         for rows in pool.map(run_seed, jobs):
@@ -257,6 +279,9 @@ def main():
     parser.add_argument("--jobs", type=int, default=1, help="seeds fitted in parallel")
     parser.add_argument("--yahoo", help="folder with Yahoo! R3's train / test files")
     parser.add_argument("--kuairec", help="folder with KuaiRec's matrices")
+    parser.add_argument("--rows", nargs="+", default=None, metavar="ROW",
+                        help="run: (re)compute only these rows for the seeds (and the rows "
+                             "they take settings from, unrecorded)")
     args = parser.parse_args()
     RESULTS.mkdir(exist_ok=True)
     {"run": run, "report": report}[args.part](args)
