@@ -11,6 +11,7 @@ from heckrec.metrics import (
     ndcg_at_k,
     per_user_ranking,
     recall_at_k,
+    user_auc,
 )
 
 
@@ -77,6 +78,31 @@ def test_ndcg_per_user_matches_sklearn_with_gains():
 def test_global_auc_is_sklearns():
     users, y, scores = _random_test_set(seed=5)
     assert global_auc(y, scores) == pytest.approx(roc_auc_score(y, scores), abs=1e-15)
+
+
+def test_user_auc_is_the_mean_of_sklearns_per_user_auc():
+    users, y, scores = _random_test_set(seed=6)
+    scores = np.round(scores, 1)  # ties within users: sklearn counts them one half
+    expected = [roc_auc_score(y[users == u], scores[users == u]) for u in np.unique(users)
+                if 0 < y[users == u].sum() < (users == u).sum()]
+    assert len(expected) > 10
+    assert user_auc(users, y, scores) == pytest.approx(np.mean(expected), abs=1e-12)
+
+
+def test_user_auc_by_hand():
+    # user 0: positive above both negatives (1); user 1: the positive between its two
+    # negatives (1/2); user 2 has no negative and is left out; mean 3/4.
+    users = [0, 0, 0, 1, 1, 1, 2]
+    y = [1, 0, 0, 0, 1, 0, 1]
+    scores = [0.9, 0.1, 0.2, 0.3, 0.5, 0.7, 0.0]
+    assert user_auc(users, y, scores) == pytest.approx(0.75, abs=1e-15)
+    # a user ranked perfectly weighs as much as one with many pairs: not the global AUC
+    assert global_auc(y, scores) != pytest.approx(0.75)
+
+
+def test_user_auc_needs_a_user_with_both_classes():
+    with pytest.raises(ValueError, match="no user has both a positive and a negative"):
+        user_auc([0, 0, 1], [1, 1, 0], [0.1, 0.2, 0.3])
 
 
 def test_ties_keep_the_given_order():

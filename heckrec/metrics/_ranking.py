@@ -1,4 +1,5 @@
-"""Ranking metrics of the debiasing literature: global AUC, NDCG@K and Recall@K per user.
+"""Ranking metrics of the debiasing literature: global AUC, NDCG@K and Recall@K per user,
+and the per-user AUC the RD / BRD authors' code reports as AUC.
 
 The paper evaluates on MAR test pairs: AUC over all of them at once, NDCG@K and
 Recall@K within each user's test items, averaged over users. Its code gives a user with
@@ -153,3 +154,47 @@ def global_auc(y_true, y_score):
     """
     _, y_true, y_score = _check_inputs(np.zeros(len(y_true)), y_true, y_score)
     return float(roc_auc_score(y_true > 0, y_score))
+
+
+def user_auc(users, y_true, y_score):
+    """Mean over users of the AUC within each user's test pairs ("UAUC").
+
+    What the RD / BRD authors' code (Ding et al., KDD 2022; GitHub
+    Dingseewhole/Robust_Deconfounder_master, ``utils/metrics.py``, ``uauc``) reports as
+    AUC: a user counts only if their test pairs hold both a positive and a negative, and
+    every such user weighs the same. :func:`global_auc` pools all pairs instead, so it also
+    rewards ranking users against each other; the two are different numbers (on Coat's
+    MAR pairs they differ by more than the gaps between methods), so compare a published
+    AUC with the one its code computes.
+
+    Within a user, tied scores count one half, as in ``sklearn.metrics.roc_auc_score``
+    (the authors' rank-based code breaks ties by sort order).
+
+    Parameters
+    ----------
+    users, y_true, y_score
+        As in :func:`per_user_ranking`; ``y_true > 0`` is a positive.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        When no user has both a positive and a negative test pair.
+    """
+    users, y_true, y_score = _check_inputs(users, y_true, y_score)
+    frame = pd.DataFrame({"user": pd.factorize(users)[0], "positive": y_true > 0,
+                          "score": y_score})
+    # Mann-Whitney within each user: mid-ranks of the scores, summed over the positives.
+    frame["rank"] = frame.groupby("user")["score"].rank(method="average")
+    by_user = frame.groupby("user").agg(n=("positive", "size"), n_pos=("positive", "sum"))
+    by_user["rank_sum"] = frame[frame["positive"]].groupby("user")["rank"].sum()
+    both = by_user[(by_user["n_pos"] > 0) & (by_user["n_pos"] < by_user["n"])]
+    if both.empty:
+        raise ValueError("no user has both a positive and a negative test pair, so no "
+                         "per-user AUC can be formed")
+    n_pos, n_neg = both["n_pos"], both["n"] - both["n_pos"]
+    auc = (both["rank_sum"] - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return float(auc.mean())
