@@ -9,7 +9,7 @@ RD-DR, BRD-IPS and BRD-DR on the same seeds, slices, grids and choice-by-slice-A
 Table 3, with that propensity from the raw 1-5 ratings and the seed's 5% slice, to
 measure how much of the gap to the published figures the propensity accounts for.
 
-Usage: python benchmarks/table3_propensity.py [--seeds 0 1 2 3 4]
+Usage: python benchmarks/table3_propensity.py [--seeds 0 1 2 3 4] [--report-only]
 Rows: benchmarks/results/table3_propensity.jsonl; table: table3_propensity.md.
 """
 
@@ -85,8 +85,10 @@ def report():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--report-only", action="store_true",
+                        help="rewrite the table from the rows already run")
     args = parser.parse_args()
-    for seed in args.seeds:
+    for seed in [] if args.report_only else args.seeds:
         rows = run_seed(seed)
         with RUNS.open("a") as f:
             f.writelines(json.dumps(row) + "\n" for row in rows)
