@@ -328,10 +328,15 @@ def pool_runs(tags, models, out_tag):
     pooled = {"part": "mf", "results": {}, "settings": {}, "pooled_from": list(tags)}
     for kind in kinds:
         settings = [dict(r["settings"][kind]) for r in reports]
-        spans = sorted((s.get("first_rep", 0), s.get("first_rep", 0) + s["reps"])
-                       for s in settings)
-        if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
-            raise SystemExit(f"{kind}: the runs' seeds overlap ({spans})")
+        cells = {}  # rho -> the seed spans of the runs that have it
+        for report, s in zip(reports, settings):
+            first = s.get("first_rep", 0)
+            for row in report["results"][kind]["summary"]:
+                cells.setdefault(row["rho"], []).append((first, first + s["reps"]))
+        for rho, spans in cells.items():
+            spans.sort()
+            if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
+                raise SystemExit(f"{kind}: the runs' seeds overlap at rho {rho} ({spans})")
         # what may differ: the seeds, and --boot where no bootstrap ran (the two-point
         # correction then takes 2 refits); runs from before --cov-type used the Hessian
         same = [{k: v for k, v in dict({"cov_type": "hessian"}, **s).items()
@@ -347,7 +352,7 @@ def pool_runs(tags, models, out_tag):
         pooled["results"][kind] = {"summary": summaries, "seconds": sum(
             r["results"][kind]["seconds"] for r in reports)}
         pooled["settings"][kind] = dict(settings[0], reps=None, first_rep=None,
-                                        spans=spans)
+                                        spans={str(rho): v for rho, v in cells.items()})
         print(f"\n{kind}, pooled from {', '.join(tags)} (replications per cell in 'reps')\n"
               f"{table(summaries)}\n")
     path = RESULTS / f"coverage_mf{out_tag}.json"
