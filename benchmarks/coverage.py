@@ -56,8 +56,14 @@ sys.path = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).re
 
 import numpy as np
 from joblib import Parallel, delayed
+from sklearn.base import clone
 
-from heckrec import BivariateProbitMF, HeckmanMFRegressor
+from heckrec import (
+    BivariateProbitMF,
+    BivariateProbitMFCV,
+    HeckmanMFRegressor,
+    HeckmanMFRegressorCV,
+)
 from heckrec.classic import HeckmanProbit, HeckmanSelection
 from heckrec.classic._covariance import ml_covariance
 from heckrec.datasets import make_selection_mf, make_tobit2
@@ -112,7 +118,7 @@ def _classic_rep(kind, rho, seed, n_boot):
 
 def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robust=False,
             jackknife=0, penalties=None, rho_criterion="penalised", rank=None, linear=False,
-            cov_type="hessian"):
+            cov_type="hessian", cv=False):
     outcome = "continuous" if kind == "HeckmanMFRegressor" else "binary"
     k = (1 if outcome == "continuous" else 0) if rank is None else rank
     X, r, o, _ = make_selection_mf(*grid, n_factors=k, rho=rho, density=0.3,
@@ -125,6 +131,22 @@ def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robus
     if penalties:
         est.set_params(reg_factors=penalties[0], reg_bias=penalties[1])
     out = {"seed": seed}
+    if cv:
+        # The user's path where the defaults' penalties do not suit the data: rank and
+        # penalties chosen by the CV estimator at its defaults (grid, 3 folds), then the
+        # rest of the study on its refit, best_estimator_ (what inference is given).
+        cv_cls = HeckmanMFRegressorCV if outcome == "continuous" else BivariateProbitMFCV
+        search = cv_cls(random_state=0, estimator_params={"if_not_identified": "estimate",
+                                                          "cov_type": cov_type})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            start = time.perf_counter()
+            search.fit(X, r, o)
+            out["cv_s"] = time.perf_counter() - start
+        chosen = search.best_params_
+        out["cv_rank"], out["cv_reg_factors"] = chosen["n_factors"], chosen["reg_factors"]
+        out["cv_reg_bias"] = chosen["reg_bias"]
+        est = clone(search.best_estimator_)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()
@@ -258,10 +280,15 @@ def summarise(rows, rho):
         out["bias_jackknife"] = float(np.nanmean(jk) - rho)
         out["sd_jackknife"] = float(np.nanstd(jk, ddof=1))
     for key in ("fit_s", "profile_s", "boot_s", "jackknife_s", "cost_ratio", "linear_s",
-                "cost_ratio_linear"):
+                "cost_ratio_linear", "cv_s"):
         times = [r[key] for r in rows if key in r]
         if times:
             out[f"median_{key}"] = float(np.median(times))
+    if "cv_rank" in rows[0]:  # what the CV chose: the most frequent setting, and how often
+        chosen = [(r["cv_rank"], r["cv_reg_factors"], r["cv_reg_bias"]) for r in rows]
+        values, counts = np.unique(np.array(chosen), axis=0, return_counts=True)
+        out["cv_choice"] = "rank {:g} at {:g} / {:g}".format(*values[np.argmax(counts)])
+        out["cv_choice_share"] = float(counts.max() / len(rows))
     for key in ("n_laplace_fits", "precision_factors_r", "precision_bi_r"):
         if key in rows[0]:
             out[f"median_{key}"] = float(np.median([r[key] for r in rows]))
@@ -338,8 +365,9 @@ def pool_runs(tags, models, out_tag):
             if any(a[1] > b[0] for a, b in zip(spans, spans[1:])):
                 raise SystemExit(f"{kind}: the runs' seeds overlap at rho {rho} ({spans})")
         # what may differ: the seeds, and --boot where no bootstrap ran (the two-point
-        # correction then takes 2 refits); runs from before --cov-type used the Hessian
-        same = [{k: v for k, v in dict({"cov_type": "hessian"}, **s).items()
+        # correction then takes 2 refits); runs from before --cov-type and --cv used the
+        # Hessian and no search
+        same = [{k: v for k, v in dict({"cov_type": "hessian", "cv": False}, **s).items()
                  if k not in ("reps", "first_rep") and (k != "boot" or s["mf_boot"])}
                 for s in settings]
         if any(s != same[0] for s in same[1:]):
@@ -428,6 +456,10 @@ def main():
                         default="penalised",
                         help="MF: the estimators' rho_criterion (laplace, evidence: Wald "
                              "interval from the marginal likelihood's curvature, LR test on it)")
+    parser.add_argument("--cv", action="store_true",
+                        help="MF: choose rank and penalties by HeckmanMFRegressorCV / "
+                             "BivariateProbitMFCV at their defaults first, and study the "
+                             "refit (the fit time then excludes the search: cv_s)")
     parser.add_argument("--cov-type", choices=["hessian", "robust"], default="hessian",
                         help="MF: the estimators' cov_type, so rho_se_ (and the SE the "
                              "corrections' intervals start from) is the Hessian's or the "
@@ -463,7 +495,7 @@ def main():
                 rows = [_mf_rep(kind, rho, seed, i < n_prof, args.boot if args.mf_boot else 0,
                                 tuple(args.grid), args.mf_robust, args.jackknife,
                                 args.penalties, args.rho_criterion, args.rank, args.linear,
-                                args.cov_type)
+                                args.cov_type, args.cv)
                         for i, seed in enumerate(seeds)]
             summaries.append(summarise(rows, rho))
             print(f"{kind} rho={rho:+.1f}: {summaries[-1]}", flush=True)
@@ -475,7 +507,7 @@ def main():
                                     "jackknife": args.jackknife, "penalties": args.penalties,
                                     "rho_criterion": args.rho_criterion, "rank": args.rank,
                                     "linear": args.linear, "mf_boot": args.mf_boot,
-                                    "cov_type": args.cov_type}
+                                    "cov_type": args.cov_type, "cv": args.cv}
         if args.part == "mf":
             report["settings"][name]["grid"] = list(args.grid)
         print(f"\n{name} ({reps} replications per rho, nominal 95%)\n{table(summaries)}\n",
