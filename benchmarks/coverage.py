@@ -379,7 +379,9 @@ def pool_runs(tags, models, out_tag):
             summaries.append(pool_summaries(parts))
         pooled["results"][kind] = {"summary": summaries, "seconds": sum(
             r["results"][kind]["seconds"] for r in reports)}
-        pooled["settings"][kind] = dict(settings[0], reps=None, first_rep=None,
+        counts = sorted({row["reps"] for row in summaries})
+        reps = str(counts[0]) if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+        pooled["settings"][kind] = dict(settings[0], reps=f"{reps} (pooled)", first_rep=None,
                                         spans={str(rho): v for rho, v in cells.items()})
         print(f"\n{kind}, pooled from {', '.join(tags)} (replications per cell in 'reps')\n"
               f"{table(summaries)}\n")
@@ -407,8 +409,10 @@ def report_markdown():
             reps = settings.get("reps", report.get("reps"))
             grid = settings.get("grid")
             where = f", {grid[0]} x {grid[1]} grid" if grid else ""
+            took = ("time not recorded" if result.get("seconds") is None
+                    else f"{result['seconds'] / 60:.0f} min")  # a run stopped by hand
             blocks.append(f"**{kind}** (`{path.name}`, {reps} replications per rho{where}, "
-                          f"{result['seconds'] / 60:.0f} min)\n\n{table(result['summary'])}")
+                          f"{took})\n\n{table(result['summary'])}")
     return "\n\n".join(blocks)
 
 
