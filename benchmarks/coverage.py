@@ -475,6 +475,8 @@ def main():
     if args.part == "pool":
         pool_runs(args.tags, args.models, args.tag)
         return
+    if args.cv and args.penalties:
+        raise SystemExit("--cv chooses the penalties; drop --penalties")
     reps = args.reps or (200 if args.part == "classic" else 50)
     kinds = args.models or (("HeckmanSelection", "HeckmanProbit") if args.part == "classic"
                             else ("HeckmanMFRegressor", "BivariateProbitMF"))

@@ -8,7 +8,7 @@ per seed: whether training on 232 MAR ratings helps here or over-fits them.
 IPS + w L_U is IPSMF on the training pairs with the slice's pairs appended as observed
 pairs of inverse propensity w |D| / n_slice: IPSMF's loss (1/|D|) sum o e / p then gains
 w (1 / n_slice) sum_slice e = w L_U. The training pairs keep IPS's own nominal propensity
-(its default logistic MF of o, clipped at 0.05 as IPSMF does), and the clip is lowered
+(its default logistic MF of o, as IPSMF clipped it at 0.05), and the clip is lowered
 so that the slice's weight is not capped.
 
 Usage: python benchmarks/res_slice_ablation.py [--seeds 0 1 2 3 4] [--weights 0 0.1 0.3 1]
@@ -34,7 +34,7 @@ def fit_with_slice_loss(coat, valid, weight, seed, nominal):
     from heckrec.metrics import global_auc
 
     X, y, o = coat.X_train, coat.r_train, coat.o_train
-    propensity = np.maximum(nominal, 0.05)
+    propensity = nominal  # IPSMF's propensity_, already clipped at its clip (0.05)
     if weight > 0:
         n_slice, n_all = int(valid.sum()), len(o) + int(valid.sum())
         X = pd.concat([X, coat.X_test[valid]], ignore_index=True)

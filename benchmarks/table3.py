@@ -129,6 +129,15 @@ class _Seed:
         tried = [self.fit(est, outcome, propensity) for est in candidates]
         return max(tried, key=lambda t: t["slice_auc"]) | {"fits": len(tried)}
 
+    def choose(self, name, candidates, keys, uses_slice=False, propensity=None, record=True):
+        """The best of ``candidates`` by slice AUC, and (with ``record``) its row: the
+        settings named in ``keys``, the seconds all the candidates' fits took, metrics."""
+        start = time.perf_counter()
+        fit = self.best(candidates, uses_slice, propensity)
+        seconds = time.perf_counter() - start
+        params = {k: v for k, v in fit["est"].get_params().items() if k in keys}
+        return fit["est"], (self.row(name, fit, params, seconds) if record else None)
+
     def row(self, name, fit, params, seconds):
         valid = self.valid
         out = {"estimator": name, "seed": self.seed, "validation_auc": fit["slice_auc"],
@@ -158,12 +167,10 @@ def run_seed(job):
     def stage(row_name, candidates, keys, uses_slice=False):
         if row_name not in needed:
             return None
-        start = time.perf_counter()
-        fit = s.best(candidates, uses_slice)
-        params = {k: v for k, v in fit["est"].get_params().items() if k in keys}
-        if row_name in wanted:
-            rows.append(s.row(row_name, fit, params, time.perf_counter() - start))
-        return fit["est"]
+        est, row = s.choose(row_name, candidates, keys, uses_slice, record=row_name in wanted)
+        if row is not None:
+            rows.append(row)
+        return est
 
     for row_name, cls in (("MF", NaiveMF), ("IPS", IPSMF), ("DR-JL", DRJLMF)):
         parent[row_name] = stage(row_name, [cls(**common, reg_factors=reg) for reg in BASE_REG],
