@@ -164,8 +164,10 @@ def user_auc(users, y_true, y_score):
     AUC: a user counts only if their test pairs hold both a positive and a negative, and
     every such user weighs the same. :func:`global_auc` pools all pairs instead, so it also
     rewards ranking users against each other; the two are different numbers (on Coat's
-    MAR pairs they differ by more than the gaps between methods), so compare a published
-    AUC with the one its code computes.
+    MAR pairs they differ by more than the gaps between methods). The Res-DR paper's
+    Coat table matches the pooled one: the authors' backbone, rebuilt, gives IPS a pooled
+    AUC of 0.761, the published figure, and a per-user AUC of 0.67
+    (``benchmarks/authors_backbone.py``, docs/results.md).
 
     Within a user, tied scores count one half, as in ``sklearn.metrics.roc_auc_score``
     (the authors' rank-based code breaks ties by sort order).

@@ -1,0 +1,186 @@
+"""The RD / BRD authors' MF backbone on Coat, rebuilt in numpy: what their MF and IPS score.
+
+Issue 16 asks each published Coat figure to be met within 0.01 AUC or the reason measured.
+heckrec's MF reaches a per-user AUC ("UAUC", what the authors' code reports) of about 0.69
+on Coat's MAR pairs (docs/results.md), where the published MF is 0.747. This script trains
+MF the way the authors' code does (GitHub Dingseewhole/Robust_Deconfounder_master, read
+for this: ``IPS.py`` ``para`` and ``train_and_eval``, ``model.py`` ``MF``,
+``utils/data_loader.py`` ``Block``, ``utils/load_dataset.py``, ``utils/metrics.py``) and
+scores it with the same metric, so the gap can be put on the backbone or not:
+
+- ratings >= 4 are +1, the rest -1 (squared loss on +-1 labels);
+- the MAR ratings split by seed: 5% "uniform train" (only IPS's propensity reads it),
+  the next 5% validation, the other 90% test;
+- MF of rank 10 with user and item biases, every table drawn N(0, 2 / rows) (PyTorch's
+  kaiming_normal_ with mode="fan_out" on an embedding);
+- plain SGD, learning rate 1e-5, on the *summed* squared loss of each block of 64 users x
+  64 items (blocks in a fresh random order each epoch), plus 1 x (|P_batch|^2 + |Q_batch|^2)/2
+  over the block's 64 users and 64 items (biases not penalised);
+- up to 500 epochs, stopped when the validation AUC (pooled over pairs) has not risen for
+  60 epochs, and the best epoch's parameters kept;
+- IPS: each training pair weighted by 1 / P(o = 1 | y), the naive-Bayes propensity
+  P(y | o = 1) P(o = 1) / P(y) with P(y) from the uniform-train 5%.
+
+Reported on the test 90%: UAUC (heckrec.metrics.user_auc; users with both labels, each
+weighed the same), the pooled AUC, and the epoch kept. Not torch: the random draws differ
+from the authors' runs, so the seeds are not theirs.
+
+With 1e-5 the MF is still improving at epoch 500 (it barely leaves its start), so
+``--learning-rates`` also trains it faster, to see what this protocol gives an MF trained
+to its early-stopping point.
+
+Run: python benchmarks/authors_backbone.py [--seeds 0 1 2 3 4] [--learning-rates 1e-5 1e-3]
+Writes benchmarks/results/authors_backbone.json and .md.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from heckrec.datasets import load_coat
+from heckrec.metrics import global_auc, user_auc
+
+RESULTS = Path(__file__).resolve().parent / "results"
+RANK, LEARNING_RATE, WEIGHT_DECAY = 10, 1e-5, 1.0          # para(): coat
+BLOCK, EPOCHS, PATIENCE = 64, 500, 60                        # training_args: coat
+THRESHOLD, UNIFORM, VALIDATION = 4, 0.05, 0.05
+
+
+def split_mar(n, seed):
+    """seed_randomly_split: permute with the seed, then 5% / 5% / 90% (index arrays)."""
+    order = np.random.RandomState(seed).permutation(n)
+    a, b = int(UNIFORM * n), int(UNIFORM * n) + int(VALIDATION * n)
+    return order[:a], order[a:b], order[b:]
+
+
+class BlockMF:
+    """The authors' MF: rank-10 factors and biases, trained by block SGD as in IPS.py."""
+
+    def __init__(self, n_users, n_items, rng):
+        def table(rows, cols):
+            return rng.normal(0.0, np.sqrt(2.0 / rows), (rows, cols))
+        self.P, self.Q = table(n_users, RANK), table(n_items, RANK)
+        self.bu, self.bi = table(n_users, 1)[:, 0], table(n_items, 1)[:, 0]
+
+    def predict(self, u, i):
+        return np.einsum("nk,nk->n", self.P[u], self.Q[i]) + self.bu[u] + self.bi[i]
+
+    def state(self):
+        return [a.copy() for a in (self.P, self.Q, self.bu, self.bi)]
+
+    def load(self, state):
+        self.P, self.Q, self.bu, self.bi = state
+
+    def sgd_step(self, u, i, y, w, batch_users, batch_items, lr):
+        """One SGD step on sum w (yhat - y)^2 + |P_batch|^2 / 2 + |Q_batch|^2 / 2."""
+        e = 2.0 * w * (self.predict(u, i) - y)                  # d loss / d yhat
+        gP = np.zeros_like(self.P)
+        gQ = np.zeros_like(self.Q)
+        np.add.at(gP, u, e[:, None] * self.Q[i])
+        np.add.at(gQ, i, e[:, None] * self.P[u])
+        gP[batch_users] += WEIGHT_DECAY * self.P[batch_users]
+        gQ[batch_items] += WEIGHT_DECAY * self.Q[batch_items]
+        gbu = np.bincount(u, e, self.bu.size)
+        gbi = np.bincount(i, e, self.bi.size)
+        self.P -= lr * gP
+        self.Q -= lr * gQ
+        self.bu -= lr * gbu
+        self.bi -= lr * gbi
+
+
+def train(train_pairs, weights, val, shape, seed, lr):
+    """Block SGD with early stopping on the validation AUC; the best epoch's model."""
+    rng = np.random.RandomState(seed)
+    u, i, y = train_pairs
+    model = BlockMF(*shape, rng)
+    best, best_auc, best_epoch, waited = model.state(), -np.inf, 0, 0
+    for epoch in range(EPOCHS):
+        user_order, item_order = rng.permutation(shape[0]), rng.permutation(shape[1])
+        for a in range(0, shape[0], BLOCK):
+            users = user_order[a:a + BLOCK]
+            in_users = np.isin(u, users)
+            for b in range(0, shape[1], BLOCK):
+                items = item_order[b:b + BLOCK]
+                pick = in_users & np.isin(i, items)
+                model.sgd_step(u[pick], i[pick], y[pick], weights[pick], users, items, lr)
+        auc = global_auc(val[2] > 0, model.predict(val[0], val[1]))
+        if auc >= best_auc:  # the authors' EarlyStopping compares with >=
+            best, best_auc, best_epoch, waited = model.state(), auc, epoch, 0
+        else:
+            waited += 1
+            if waited >= PATIENCE:
+                break
+    model.load(best)
+    return model, best_epoch
+
+
+def run_seed(seed, lr):
+    data = load_coat(threshold=THRESHOLD)
+    ratings = data.ratings_train
+    u, i = np.nonzero(ratings)
+    y = np.where(ratings[u, i] >= THRESHOLD, 1.0, -1.0)
+    tu, ti = data.X_test["user"].to_numpy(), data.X_test["item"].to_numpy()
+    ty = np.where(data.ratings_test[tu, ti] >= THRESHOLD, 1.0, -1.0)
+    uniform, valid, test = split_mar(ty.size, seed)
+    # Naive-Bayes propensity of each label value (IPS.py, Naive_Bayes_Propensity).
+    p_observed = u.size / ratings.size
+    inverse = {v: float(np.mean(ty[uniform] == v) / (np.mean(y == v) * p_observed))
+               for v in (-1.0, 1.0)}
+    rows = []
+    for name, weights in (("MF", np.ones_like(y)),
+                          ("IPS", np.where(y > 0, inverse[1.0], inverse[-1.0]))):
+        start = time.perf_counter()
+        model, epoch = train((u, i, y), weights, (tu[valid], ti[valid], ty[valid]),
+                             ratings.shape, seed, lr)
+        score = model.predict(tu[test], ti[test])
+        rows.append({"method": name, "seed": seed, "learning_rate": lr, "epoch_kept": epoch,
+                     "uauc": user_auc(tu[test], ty[test] > 0, score),
+                     "auc": global_auc(ty[test] > 0, score),
+                     "sd_item_bias": float(model.bi.std()),
+                     "sd_factor_product": float(np.std(np.einsum(
+                         "nk,nk->n", model.P[tu[test]], model.Q[ti[test]]))),
+                     "seconds": time.perf_counter() - start})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+PUBLISHED = {"MF": 0.747, "IPS": 0.761}  # the spec's Table 1 (Coat AUC)
+
+
+def report(rows):
+    lines = ["The RD / BRD authors' MF backbone rebuilt in numpy (benchmarks/authors_backbone.py), "
+             "Coat, ratings >= 4 positive; metrics on the MAR test 90% of each seed's split.", "",
+             "| method | SGD learning rate | UAUC mean (range) | pooled AUC mean (range) | "
+             "epoch kept (range) | published |", "|---|---|---|---|---|---|"]
+    for name, lr in sorted({(r["method"], r["learning_rate"]) for r in rows},
+                           key=lambda t: (t[0] != "MF", t[1])):
+        sel = [r for r in rows if r["method"] == name and r["learning_rate"] == lr]
+        ua = [r["uauc"] for r in sel]
+        ep = [r["epoch_kept"] for r in sel]
+        pa = [r["auc"] for r in sel]
+        lines.append(f"| {name} | {lr:g}{' (the authors)' if lr == LEARNING_RATE else ''} | "
+                     f"{np.mean(ua):.3f} ({min(ua):.3f} to {max(ua):.3f}) | "
+                     f"{np.mean(pa):.3f} ({min(pa):.3f} to {max(pa):.3f}) | {np.mean(ep):.0f} "
+                     f"({min(ep)} to {max(ep)}) | {PUBLISHED[name]:.3f} |")
+    lines.append(f"\nSeeds: {sorted({r['seed'] for r in rows})}.")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--learning-rates", type=float, nargs="+", default=[LEARNING_RATE])
+    args = parser.parse_args()
+    rows = [row for lr in args.learning_rates for seed in args.seeds
+            for row in run_seed(seed, lr)]
+    (RESULTS / "authors_backbone.json").write_text(json.dumps(rows, indent=1))
+    text = report(rows)
+    (RESULTS / "authors_backbone.md").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
