@@ -155,7 +155,7 @@ def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robus
         out["rho_hat"], out["rho_se"] = est.rho_, est.rho_se_
         out["degenerate"] = est.degenerate_ is not None
         out["wald_hessian"] = wald_interval(est)
-        if rho_criterion != "penalised":
+        if est.rho_criterion_ != "penalised":  # ("auto" resolved by the fit)
             # The LR test of rho = 0 on the marginal likelihood: rho = 0 is on the
             # search's grid, so laplace_profile_ holds log m(0) already.
             rho_grid, log_m = est.laplace_profile_.T
@@ -456,10 +456,11 @@ def main():
                         help="MF: also bias_corrected_rho, the two-point bootstrap correction "
                              "(max(--boot, 2) refits at each point when --mf-boot is given, "
                              "else 2)")
-    parser.add_argument("--rho-criterion", choices=["penalised", "laplace", "evidence"],
+    parser.add_argument("--rho-criterion", choices=["penalised", "laplace", "evidence", "auto"],
                         default="penalised",
                         help="MF: the estimators' rho_criterion (laplace, evidence: Wald "
-                             "interval from the marginal likelihood's curvature, LR test on it)")
+                             "interval from the marginal likelihood's curvature, LR test on "
+                             "it; auto: BivariateProbitMF's default, resolved by the fit)")
     parser.add_argument("--cv", action="store_true",
                         help="MF: choose rank and penalties by HeckmanMFRegressorCV / "
                              "BivariateProbitMFCV at their defaults first, and study the "

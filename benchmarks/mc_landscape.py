@@ -24,7 +24,8 @@ from heckrec.datasets import make_selection_mf
 def main():
     X, r, o, _ = make_selection_mf(100, 80, n_factors=0, rho=0.6, density=0.3,
                                    outcome="binary", bias_scale=0.8, random_state=1)
-    exact = BivariateProbitMF(n_factors=0, compute_se=False, random_state=0).fit(X, r, o)
+    exact = BivariateProbitMF(n_factors=0, compute_se=False, random_state=0,
+                              rho_criterion="penalised").fit(X, r, o)
     g_o, g_r = exact.decision_scores(X)
     r0, o0 = np.nan_to_num(r), o.astype(bool)
     eps = np.random.default_rng(0).standard_normal(1600)

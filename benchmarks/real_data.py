@@ -34,8 +34,9 @@ RESULTS = Path(__file__).resolve().parent / "results"
 #: strong penalties (in the standardised outcome's units).
 MF_SETTINGS = {
     "defaults": {},
-    "biases, reg_bias=1": {"n_factors": 0, "reg_bias": 1.0},
-    "k=8, reg 100/10": {"reg_factors": 100.0, "reg_bias": 10.0},
+    "biases, reg_bias=1": {"n_factors": 0, "reg_bias": 1.0, "rho_criterion": "penalised"},
+    "k=8, reg 100/10": {"n_factors": 8, "reg_factors": 100.0, "reg_bias": 10.0,
+                        "rho_criterion": "penalised"},
 }
 
 

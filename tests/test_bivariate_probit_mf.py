@@ -101,11 +101,13 @@ def test_debiased_probability_beats_the_observed_share(biases_data, biases_fit):
 
 @pytest.fixture(scope="module")
 def biases_small():
-    # Measured: the exact fit gives rho_ = 0.856 +- 0.080 (true 0.6: the
-    # incidental-parameter bias of this small grid, see above).
+    # Measured: the exact penalised fit gives rho_ = 0.856 +- 0.080 (true 0.6: the
+    # incidental-parameter bias of this small grid, see above). The simulated
+    # likelihoods below are penalised fits too, so this is the fit they are held to.
     X, r, o, _ = make_selection_mf(100, 80, n_factors=0, rho=0.6, density=0.3,
                                    outcome="binary", bias_scale=0.8, random_state=1)
-    return X, r, o, BivariateProbitMF(n_factors=0, random_state=0).fit(X, r, o)
+    return X, r, o, BivariateProbitMF(n_factors=0, rho_criterion="penalised",
+                                      random_state=0).fit(X, r, o)
 
 
 def test_ghk_lands_on_the_exact_fit(biases_small):
@@ -254,8 +256,32 @@ def test_run_to_the_boundary_is_stopped_and_reported(small):
     assert est.n_iter_ < 1000
 
 
+def test_defaults_integrate_the_biases_out_and_recover_rho(biases_small):
+    """The default rho_criterion "auto" is the evidence on a biases-only listed fit: the
+    users' and items' biases integrated out (Laplace) under precisions the marginal
+    likelihood chooses. Measured 0.470 +- 0.093 at the truth 0.6, where the penalised
+    fit's incidental-parameter bias puts it at 0.856 +- 0.080 (3.2 SEs off)."""
+    X, r, o, penalised = biases_small
+    est = BivariateProbitMF(random_state=0).fit(X, r, o)
+    assert est.rho_criterion_ == "evidence" and est.n_factors == 0
+    assert abs(est.rho_ - 0.6) < 2 * est.rho_se_
+    assert abs(penalised.rho_ - 0.6) > 3 * penalised.rho_se_
+    # the precisions are the data's, one per group, not reg_bias
+    assert est.prior_precisions_["bu_r"] != pytest.approx(est.reg_bias)
+
+
+@pytest.mark.parametrize("params", [{"n_factors": 2}, {"unobserved": "complement"},
+                                    {"alpha": 0.5}, {"likelihood": "ghk"}, {"reg_rho": 1.0}])
+def test_auto_is_the_penalised_fit_where_the_evidence_is_not_written_for(params):
+    est = BivariateProbitMF(**params)
+    assert est.rho_criterion == "auto"
+    assert est._resolved_rho_criterion() == "penalised"
+    assert BivariateProbitMF()._resolved_rho_criterion() == "evidence"
+
+
 def test_reg_rho_shrinks_rho_towards_zero(biases_small):
     X, r, o, free = biases_small
+    # (reg_rho > 0: "auto" is the penalised fit, as for ``free``)
     pinned = BivariateProbitMF(n_factors=0, reg_rho=1e8, random_state=0).fit(X, r, o)
     assert abs(pinned.rho_) < 1e-4
     some = BivariateProbitMF(n_factors=0, reg_rho=30.0, random_state=0).fit(X, r, o)

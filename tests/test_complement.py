@@ -96,8 +96,10 @@ def test_sweep_bitwise_across_thread_counts():
 def _fit_both(Est, X, y, o, fit_params=None, **params):
     """The same model from the listed grid and from its log (the observed rows)."""
     observed = o.astype(bool)
+    # (the penalised fit on both: BivariateProbitMF's default "auto" is the evidence on a
+    # listed grid only)
     common = dict(tol=1e-12, max_iter=5000, random_state=0, if_not_identified="estimate",
-                  **params)
+                  rho_criterion="penalised", **params)
     fit_params = fit_params or {}
     listed = Est(unobserved="listed", **common).fit(X, y, o, **fit_params)
     log = Est(unobserved="complement", **common).fit(X[observed], y[observed], **fit_params)

@@ -92,6 +92,11 @@ def test_binary_cv_runs_and_chooses_from_its_grid():
                                    outcome="binary", random_state=0)
     cv = BivariateProbitMFCV(n_factors=(0,), reg_bias=(0.1, 1.0), random_state=0).fit(X, r, o)
     assert cv.best_params_["reg_bias"] in (0.1, 1.0) and np.isfinite(cv.best_score_)
+    # the candidates are penalised fits at the grid's penalties, not the estimator's default
+    # "auto", whose evidence would re-choose the precisions and make the grid moot
+    assert cv.best_estimator_.rho_criterion_ == "penalised"
+    scores = cv.cv_results_["mean_test_score"]
+    assert abs(scores[0] - scores[1]) > 1e-6
     proba = cv.predict_proba(X[:3])
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
 

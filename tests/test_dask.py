@@ -57,6 +57,7 @@ def test_dask_binary_fit_equals_the_numba_fit(client):
     X, y, o = make_selection_mf(150, 100, n_factors=0, rho=0.5, density=0.2,
                                 outcome="binary", random_state=1)[:3]
     fits = [BivariateProbitMF(n_factors=0, backend=b, reg_bias=0.01, tol=1e-12,
+                              rho_criterion="penalised",
                               compute_se=False, random_state=0,
                               if_not_identified="estimate").fit(X, y, o)
             for b in ("numba", "dask")]

@@ -7,6 +7,7 @@ import pytest
 
 from heckrec import BivariateProbitMF, HeckmanMFRegressor
 from heckrec.datasets import make_selection_mf
+from heckrec.exceptions import NotIdentifiedWarning
 
 
 def _dense_row_logdet(est, X, r, o, **fit_params):
@@ -79,11 +80,16 @@ def test_binary_laplace_removes_the_incidental_parameter_bias():
                                    outcome="binary", random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ml = BivariateProbitMF(0, reg_bias=10.0, random_state=0,
+        ml = BivariateProbitMF(0, reg_bias=10.0, random_state=0, rho_criterion="penalised",
                                if_not_identified="estimate").fit(X, r, o)
     assert ml.rho_ > 0.95
-    est = BivariateProbitMF(0, reg_bias=10.0, rho_criterion="laplace", random_state=0)
-    est.fit(X, r, o)
+    # (this design leaves rho to the normal shape, structural SE above 1, so the default
+    # if_not_identified="fix" would hold it at 0: the criterion is studied free)
+    est = BivariateProbitMF(0, reg_bias=10.0, rho_criterion="laplace", random_state=0,
+                            if_not_identified="estimate")
+    with pytest.warns(NotIdentifiedWarning, match="not identified by the design"):
+        est.fit(X, r, o)
+    assert est.rho_structural_se_ > 1
     assert est.degenerate_ is None
     assert abs(est.rho_ - 0.6) < 2 * est.rho_se_
     assert 0.02 < est.rho_se_ < 0.1
@@ -219,7 +225,9 @@ def test_profile_and_lr_test_use_the_marginal_likelihood():
 
 def test_summary_says_where_rho_and_its_standard_error_come_from():
     X, r, o, _ = make_selection_mf(60, 40, n_factors=0, rho=0.5, density=0.3, random_state=0)
-    est = HeckmanMFRegressor(0, rho_criterion="laplace", random_state=0).fit(X, r, o)
+    # (a grid this small leaves rho to the normal shape: kept free to show its source)
+    est = HeckmanMFRegressor(0, rho_criterion="laplace", if_not_identified="estimate",
+                             random_state=0).fit(X, r, o)
     text = str(est.summary())
     assert "rho chosen by the Laplace marginal likelihood" in text
     assert "delta method for sigma." in text  # sigma's SE is still the Hessian's

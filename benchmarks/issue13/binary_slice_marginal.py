@@ -23,12 +23,15 @@ from _common import mar_slice  # noqa: E402
 from real_data import _coat, _fit_selection, _metrics  # noqa: E402
 
 OUT = Path(__file__).resolve().parents[1] / "results" / "binary_slice_marginal.jsonl"
+#: (Rows recorded before the defaults became rank 0 with rho_criterion "auto" name the
+#: criterion only where it was not the penalised one; those settings read the same today.)
 SETTINGS = (
-    {"n_factors": 0},
+    {"n_factors": 0, "rho_criterion": "penalised"},
     {"n_factors": 0, "rho_criterion": "evidence"},
-    {"reg_factors": 1.0},  # rank 8 at 1 / 0.1: the defaults until 2026-12-06
-    {"reg_factors": 1.0, "rho_criterion": "evidence"},
-    {"reg_factors": 100.0},  # the defaults since (rank 8, factors shrunk as on the 1-5 model)
+    {"n_factors": 8, "reg_factors": 1.0},  # the defaults until 2026-12-06
+    {"n_factors": 8, "reg_factors": 1.0, "rho_criterion": "evidence"},
+    {"n_factors": 8, "reg_factors": 100.0},  # the defaults from then to the next change
+    {},  # the defaults since: biases only, rho_criterion "auto" (the evidence here)
 )
 
 

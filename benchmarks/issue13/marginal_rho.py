@@ -65,7 +65,8 @@ def grid(criteria):
                                    outcome="binary", random_state=0)
     for criterion in criteria:
         # reg_factors 1: the binary default when these rows were recorded (until 2026-12-06)
-        row = fit(BivariateProbitMF(reg_factors=1.0, rho_criterion=criterion, random_state=0,
+        row = fit(BivariateProbitMF(n_factors=8, reg_factors=1.0, rho_criterion=criterion,
+                                random_state=0,
                                 if_not_identified="estimate"),
                   X, r, o)
         emit({"design": "binary 1000x600 rank 4 (fitted at the default rank)",
@@ -80,7 +81,8 @@ def coat(criteria):
     Xt = c.X_test.to_numpy()
     yt = c.ratings_test[Xt[:, 0], Xt[:, 1]].astype(float)
     for criterion in criteria:
-        est = BivariateProbitMF(reg_factors=1.0, rho_criterion=criterion, random_state=0,
+        est = BivariateProbitMF(n_factors=8, reg_factors=1.0, rho_criterion=criterion,
+                                random_state=0,
                                 if_not_identified="estimate")
         row = fit(est, X, np.where(o == 1, (ratings >= 3).astype(float), np.nan), o)
         p = est.predict_proba(Xt)[:, 1]

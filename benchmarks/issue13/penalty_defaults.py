@@ -1,7 +1,9 @@
 """The penalty settings behind HeckmanMFRegressor's defaults: Coat (with and without a 5% MAR slice), a 1000 x 600 binary grid, the semi-synthetic design (docs/model.md).
 
 Usage: python benchmarks/issue13/penalty_defaults.py {coat|sim|semi} "dict(reg_factors=100, reg_bias=1)" ...
-(semi reads ../shared/data/ml-100k/u.data from the repository root)
+(semi reads ../shared/data/ml-100k/u.data from the repository root). A setting without
+n_factors / rho_criterion takes today's defaults: BivariateProbitMF's are rank 0 with
+rho_criterion "auto" since the evidence default (rank 8, penalised, when this was run).
 """
 import time, warnings, sys
 import numpy as np

@@ -18,6 +18,7 @@ for rho in (-0.8, 0.0, 0.8):
         X, r, o, _ = make_selection_mf(200, 150, n_factors=0, rho=rho, density=0.3,
                                        outcome="binary", random_state=seed)
         est = BivariateProbitMF(n_factors=0, random_state=0, compute_se=False,
+                                rho_criterion="penalised",
                                 if_not_identified="estimate").fit(X, r, o)
         values.append(est.rho_structural_se_)
         print(f"rho {rho:+.1f} seed {seed}: structural SE {est.rho_structural_se_:.3f}")

@@ -102,7 +102,7 @@ def _refit(fitted, X, y, o, start, fixed_rho, slice_=None):
 
 def _mf_profile(fitted, X, y, o, slice_=None):
     """(profile(a), a_hat, loglik_max): the penalised profile with warm starts."""
-    if getattr(fitted, "rho_criterion", "penalised") != "penalised":
+    if getattr(fitted, "rho_criterion_", "penalised") != "penalised":
         return _marginal_profile(fitted, X, y, o, slice_)
     best = _refit(fitted, X, y, o, fitted.theta_, None, slice_)  # polish the maximum first
     a_hat = float(best.theta_[fitted._layout.index("a")])

@@ -177,7 +177,7 @@ class SelectionMFBase(BaseEstimator):
         "outcome_only": [None, "array-like"],
         "unobserved": [StrOptions({"listed", "complement", "sampled"})],
         "unobserved_ratio": [Interval(Real, 0, None, closed="neither")],
-        "rho_criterion": [StrOptions({"penalised", "laplace", "evidence"})],
+        "rho_criterion": [StrOptions({"penalised", "laplace", "evidence", "auto"})],
         "if_not_identified": [StrOptions({"fix", "estimate"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -250,23 +250,49 @@ class SelectionMFBase(BaseEstimator):
         self
         """
         self._validate_params()  # sklearn: every hyper-parameter against _parameter_constraints
-        if self.rho_criterion != "penalised":
-            self._check_laplace()
-            if self.fixed_rho is None or self.rho_criterion == "evidence":
-                return self._fit_rho_by_marginal(X, y, o, X_unbiased, y_unbiased)
+        criterion = self._resolved_rho_criterion()
+        self._fit_by(criterion, X, y, o, X_unbiased, y_unbiased)
+        # (after the fit: the marginal search copies its inner estimator's state)
+        self.rho_criterion_ = criterion
+        return self
+
+    def _resolved_rho_criterion(self):
+        """``rho_criterion`` with ``"auto"`` resolved: the evidence (marginal likelihood,
+        precisions chosen from the data) for a biases-only model on the settings it is
+        written for, where it costs a few fits; else the penalised likelihood (with
+        factors the evidence costs about 40 fits: docs/model.md)."""
+        if self.rho_criterion != "auto":
+            return self.rho_criterion
+        written_for = (self.n_factors == 0 and self.unobserved == "listed"
+                       and self.backend == "numba" and self.alpha == 1.0
+                       and self.reg_rho == 0.0
+                       and getattr(self, "likelihood", "exact") == "exact")
+        return "evidence" if written_for else "penalised"
+
+    def _fit_by(self, criterion, X, y, o, X_unbiased, y_unbiased):
+        """The fit under a resolved ``rho_criterion``, then the design's identification
+        rule (``if_not_identified``) for a free rho."""
+        if criterion != "penalised":
+            self._check_laplace(criterion)
+        if criterion == "evidence" or (criterion == "laplace" and self.fixed_rho is None):
+            fit_once = functools.partial(self._fit_rho_by_marginal, criterion=criterion)
+        else:
+            fit_once = self._fit_penalised
         if self.if_not_identified == "estimate" or self.fixed_rho is not None:
-            return self._fit_penalised(X, y, o, X_unbiased, y_unbiased)
+            return fit_once(X, y, o, X_unbiased, y_unbiased)
         # The free fit's warnings wait until it is known whether rho is identified: if
         # not, that fit (and its degenerate or NotIdentified report) is not returned.
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            self._fit_penalised(X, y, o, X_unbiased, y_unbiased)
+            fit_once(X, y, o, X_unbiased, y_unbiased)
         if self._identified_beyond_shape() or not self.rho_structural_se_ > STRUCTURAL_SE_LIMIT:
             _reissue(caught)
             return self
-        return self._fit_rho_held_at_zero(X, y, o)
+        # held at 0: the evidence still chooses the precisions there (at that rho)
+        return self._fit_rho_held_at_zero(
+            X, y, o, fit_once if criterion == "evidence" else self._fit_penalised)
 
-    def _fit_rho_held_at_zero(self, X, y, o):
+    def _fit_rho_held_at_zero(self, X, y, o, fit_at_fixed_rho):
         """Refit with rho held at 0 after a free fit whose rho the design cannot identify
         (``rho_structural_se_`` above STRUCTURAL_SE_LIMIT): the outcome model a MAR
         analysis fits, with rho_ and rho_se_ NaN and a NotIdentifiedWarning.
@@ -280,7 +306,7 @@ class SelectionMFBase(BaseEstimator):
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                self._fit_penalised(X, y, o, None, None)
+                fit_at_fixed_rho(X, y, o, None, None)
         finally:
             self.fixed_rho = None
         _reissue(caught)
@@ -420,7 +446,8 @@ class SelectionMFBase(BaseEstimator):
         self._finish_fit(objective, y[o])
         self._check_structure()
         self.prior_precisions_ = dict(self._precisions() or self._default_precisions())
-        self.log_marginal_ = (self._log_marginal(objective) if self.rho_criterion != "penalised"
+        self.log_marginal_ = (self._log_marginal(objective)
+                              if self._resolved_rho_criterion() != "penalised"
                               else float("nan"))
         # only needed during fit; keeps the fitted estimator small
         del self._pairs, self._unbiased, self._inverse_columns
@@ -437,18 +464,18 @@ class SelectionMFBase(BaseEstimator):
         return {f"{part}_{tag}": float(self.reg_factors if part == "factors" else self.reg_bias)
                 for tag in ("o", "r") for part in ("bu", "bi", "factors")}
 
-    def _check_laplace(self):
-        """The settings ``rho_criterion="laplace"`` is written for."""
+    def _check_laplace(self, criterion):
+        """The settings ``rho_criterion="laplace"`` (and ``"evidence"``) is written for."""
         for name, value, allowed in (("unobserved", self.unobserved, "listed"),
                                      ("alpha", self.alpha, 1.0),
                                      ("backend", self.backend, "numba")):
             if value != allowed:
-                raise ValueError(f"rho_criterion={self.rho_criterion!r} needs {name}="
+                raise ValueError(f"rho_criterion={criterion!r} needs {name}="
                                  f"{allowed!r} (the "
                                  f"marginal likelihood's row blocks are summed over listed "
                                  f"pairs of the plain likelihood in-process), got {value!r}")
 
-    def _fit_rho_by_marginal(self, X, y, o, X_unbiased, y_unbiased):
+    def _fit_rho_by_marginal(self, X, y, o, X_unbiased, y_unbiased, criterion):
         """rho_ maximising the Laplace marginal likelihood (heckrec.models._laplace).
 
         Each evaluation is a penalised fit at a fixed a = atanh(rho), warm-started from
@@ -464,7 +491,7 @@ class SelectionMFBase(BaseEstimator):
         for name in ("classes_", "_draws"):  # set by a subclass's fit before this one
             if hasattr(self, name):
                 setattr(inner, name, getattr(self, name))
-        evidence = self.rho_criterion == "evidence"
+        evidence = criterion == "evidence"
         n_fits = 0
 
         def fit_at(a):
@@ -518,14 +545,17 @@ class SelectionMFBase(BaseEstimator):
                         profile[a] = fit_at(a)
                 curvature = (profile[a_hat + h] - 2 * profile[a_hat]
                              + profile[a_hat - h]) / h**2
-        # The final fit at a_hat, in view: its warnings are the user's.
+        # The final fit at a_hat, in view: its warnings are the user's. It also measures
+        # what the design leaves for rho (rho_structural_se_), as a free fit does.
         inner.set_params(fixed_rho=float(np.tanh(a_hat)), compute_se=self.compute_se)
+        inner._structure_at_fixed_rho = self.fixed_rho is None
         SelectionMFBase.fit(inner, X, y, o, X_unbiased, y_unbiased)
         params = self.get_params(deep=False)
         # (not the search's own state: a refit of self starts from its parameters)
         vars(self).update({k: v for k, v in vars(inner).items()
                            if k not in params and k not in ("_prior_precisions",
-                                                             "_row_variances")})
+                                                             "_row_variances",
+                                                             "_structure_at_fixed_rho")})
         self.n_laplace_fits_ = n_fits + 1
         if self.fixed_rho is not None:
             return self
@@ -925,7 +955,9 @@ class SelectionMFBase(BaseEstimator):
         self.rho_structural_se_ = float("nan")
         # the free fit's rho; differs from rho_ only where rho was then held at 0
         self.rho_free_ = self.rho_ if self.fixed_rho is None else float("nan")
-        if not self._selection_modelled or self.fixed_rho is not None:
+        # (the marginal likelihood's final fit holds rho at its maximiser, a free estimate)
+        at_free_rho = self.fixed_rho is None or getattr(self, "_structure_at_fixed_rho", False)
+        if not self._selection_modelled or not at_free_rho:
             return
         pairs = self._pairs
         observed = pairs.o
@@ -1096,9 +1128,10 @@ class SelectionMFBase(BaseEstimator):
             smry.add_text(f"Not converged after {self.n_iter_} iterations: "
                           f"{self.convergence_message_}.")
         names = [n for n, _, _ in self._scalar_estimates()]
-        if self.rho_criterion != "penalised" and self.fixed_rho is None:
+        if (self.rho_criterion_ != "penalised" and self.fixed_rho is None
+                and not self._rho_held_for_design()):
             smry.add_text(f"rho chosen by the Laplace marginal likelihood "
-                          f"(rho_criterion={self.rho_criterion!r}, {self.n_laplace_fits_} "
+                          f"(rho_criterion={self.rho_criterion_!r}, {self.n_laplace_fits_} "
                           "fits); its standard error from that likelihood's curvature in "
                           "atanh(rho), delta method.")
             names.remove("rho")

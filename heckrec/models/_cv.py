@@ -144,6 +144,10 @@ class _SelectionMFCV(BaseEstimator):
                              "supported: the "
                              "folds hold out listed pairs, and a log lists only the observed "
                              "ones; cross-validate on the listed grid")
+        # The search is over fixed penalties: the penalised fit, unless the user asks for
+        # another criterion (BivariateProbitMF's default "auto" would let the evidence
+        # re-choose the precisions of a biases-only candidate and so undo the grid).
+        params.setdefault("rho_criterion", "penalised")
         base = self._estimator(random_state=self.random_state, **params)
         candidates = _candidates(ranks, reg_factors, reg_bias)
         n = _num_samples(X)
@@ -242,7 +246,9 @@ class HeckmanMFRegressorCV(_SelectionMFCV):
     random_state : int, RandomState or None
         The folds and every fit's start.
     estimator_params : dict, default=None
-        Further HeckmanMFRegressor parameters (not the three chosen here).
+        Further HeckmanMFRegressor parameters (not the three chosen here). The
+        candidates are penalised fits (``rho_criterion="penalised"``) unless it sets
+        ``rho_criterion``.
 
     Attributes
     ----------

@@ -171,7 +171,7 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         With ``unobserved="sampled"``: unlisted pairs drawn per logged pair of each
         user (at least 20; a user with fewer unlisted items than that gets them all,
         unweighted). Larger is slower and closer to ``"complement"``.
-    rho_criterion : {"penalised", "laplace", "evidence"}, default="penalised"
+    rho_criterion : {"penalised", "laplace", "evidence", "auto"}, default="penalised"
         How rho_ is chosen. ``"penalised"``: jointly with everything else, by the
         penalised likelihood. ``"laplace"``: the penalties read as Gaussian priors on
         the users' and items' biases and factors, which are integrated out by
@@ -185,9 +185,12 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         BayesianRidge: one per score for the user biases, the item biases and the
         factors (six; reg_factors and reg_bias are their starting values; about
         20-80 fits; ``prior_precisions_``). Measured in docs/model.md. Both
-        need ``unobserved="listed"``, ``alpha=1`` and the numba backend.
+        need ``unobserved="listed"``, ``alpha=1`` and the numba backend. ``"auto"``
+        (BivariateProbitMF's default): ``"evidence"`` for a biases-only model on those
+        settings (and ``reg_rho=0``, an exact likelihood), where it costs a few fits,
+        else ``"penalised"``. The criterion used is ``rho_criterion_``.
     if_not_identified : {"fix", "estimate"}, default="fix"
-        What a penalised fit does where the design leaves rho to the errors' normal
+        What a fit does where the design leaves rho to the errors' normal
         shape alone (``rho_structural_se_`` > 1) and no MAR slice or exclusion
         restriction identifies it. ``"fix"``: refit with rho held at 0 (ignorable
         selection, the outcome model a MAR analysis fits), report ``rho_`` and
@@ -240,6 +243,8 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
     laplace_profile_ : ndarray of shape (n_points, 2)
         ``rho_criterion`` "laplace" or "evidence" with rho free only: every (rho,
         log_marginal) of the last search, sorted by rho. ``n_laplace_fits_`` counts the fits.
+    rho_criterion_ : str
+        The criterion the fit used: ``rho_criterion``, with ``"auto"`` resolved.
     outcome_loc_, outcome_scale_ : float
         Mean and standard deviation of the observed outcome: the fit's units
         (``theta_`` holds the parameters in them, ``params_`` in the outcome's).
