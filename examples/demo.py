@@ -7,8 +7,9 @@
    ratings are observed where users chose to rate, and the choice is
    correlated with the rating (rho = 0.6).
 3. The binary half: HeckmanProbit on a simulated linear-index case, and
-   BivariateProbitMF on simulated clicks with a known rho, and its rho corrected
-   for the per-user and per-item parameters' bias (bias_corrected_rho).
+   BivariateProbitMF on simulated clicks with a known rho: at its defaults (the
+   per-user and per-item biases integrated out) and by the penalised likelihood,
+   whose bias from those parameters bias_corrected_rho removes.
 
 Run: python examples/demo.py
 """
@@ -91,12 +92,12 @@ def binary(seed=0):
     print(f"The same model by the penalised likelihood: rho_ = {penalised.rho_:.3f} +- "
           f"{penalised.rho_se_:.3f} (the per-user and per-item biases, fitted as parameters, "
           "bias a binary model's rho upwards on a grid this size; docs/model.md).")
-    # What bias is left, measured by refits on data simulated from the fit, at rho_ and at
-    # the corrected value, and removed (four warm-started refits; docs/inference.md).
+    # The penalised fit's bias, measured by refits on data simulated from the fit, at rho_
+    # and at the corrected value, and removed (four warm-started refits; docs/inference.md).
     start = time.perf_counter()
-    corrected = bias_corrected_rho(clf, X, random_state=seed)
+    corrected = bias_corrected_rho(penalised, X, random_state=seed)
     low, high = corrected.conf_int()
-    print(f"Bias-corrected: rho = {corrected.estimate:.3f} +- {corrected.se:.3f}, 95% interval "
+    print(f"The penalised fit bias-corrected: rho = {corrected.estimate:.3f} +- {corrected.se:.3f}, 95% interval "
           f"[{low:.3f}, {high:.3f}] ({time.perf_counter() - start:.1f} s)")
 
 
