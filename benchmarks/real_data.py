@@ -104,6 +104,7 @@ def _fit_selection(data, model, settings, seed, use_slice):
     row = dict(model=model, settings=settings, seed=seed, slice=use_slice, rho=est.rho_,
                rho_se=est.rho_se_, rho_free=est.rho_free_, penalty_shift=est.rho_penalty_shift_,
                structural_se=est.rho_structural_se_,
+               rho_criterion=est.rho_criterion_, prior_precisions=est.prior_precisions_,
                degenerate=est.degenerate_,
                warnings=sorted({type(w.message).__name__ for w in caught}),
                seconds=seconds, **_metrics(data, held, prediction, binary))
