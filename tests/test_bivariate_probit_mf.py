@@ -44,7 +44,9 @@ def small_estimator(**kw):
     return BivariateProbitMF(**params)
 
 
-@parametrize_with_checks([BivariateProbitMF(n_factors=2, max_iter=50, compute_se=False)])
+# rank 2: the penalised fit; the defaults (rank 0): the evidence
+@parametrize_with_checks([BivariateProbitMF(n_factors=2, max_iter=50, compute_se=False),
+                          BivariateProbitMF(max_iter=50, compute_se=False)])
 def test_sklearn_compatible(estimator, check):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateEstimateWarning)
