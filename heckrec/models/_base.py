@@ -263,10 +263,10 @@ class SelectionMFBase(BaseEstimator):
         factors the evidence costs about 40 fits: docs/model.md)."""
         if self.rho_criterion != "auto":
             return self.rho_criterion
-        written_for = (self.n_factors == 0 and self.unobserved == "listed"
-                       and self.backend == "numba" and self.alpha == 1.0
-                       and self.reg_rho == 0.0
-                       and getattr(self, "likelihood", "exact") == "exact")
+        written_for = (self.n_factors == 0 and self.reg_rho == 0.0
+                       and getattr(self, "likelihood", "exact") == "exact"
+                       and all(value == allowed
+                               for _, value, allowed in self._laplace_requirements()))
         return "evidence" if written_for else "penalised"
 
     def _fit_by(self, criterion, X, y, o, X_unbiased, y_unbiased):
@@ -464,11 +464,14 @@ class SelectionMFBase(BaseEstimator):
         return {f"{part}_{tag}": float(self.reg_factors if part == "factors" else self.reg_bias)
                 for tag in ("o", "r") for part in ("bu", "bi", "factors")}
 
+    def _laplace_requirements(self):
+        """(name, value, allowed) of the settings the marginal likelihood is written for."""
+        return (("unobserved", self.unobserved, "listed"), ("alpha", self.alpha, 1.0),
+                ("backend", self.backend, "numba"))
+
     def _check_laplace(self, criterion):
         """The settings ``rho_criterion="laplace"`` (and ``"evidence"``) is written for."""
-        for name, value, allowed in (("unobserved", self.unobserved, "listed"),
-                                     ("alpha", self.alpha, 1.0),
-                                     ("backend", self.backend, "numba")):
+        for name, value, allowed in self._laplace_requirements():
             if value != allowed:
                 raise ValueError(f"rho_criterion={criterion!r} needs {name}="
                                  f"{allowed!r} (the "
