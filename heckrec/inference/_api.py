@@ -61,12 +61,6 @@ def _check_mf(fitted, X, y, what, slice_=None, simulates=False):
         raise ValueError(f"the {what} refits the estimator on the pairs it was fitted on, but "
                          f"X has {n_rows} rows and the fit had {fitted_rows}: pass the "
                          "training data")
-    if simulates and fitted.unobserved != "listed":
-        # simulate() draws o at the rows of X, and a log lists the observed pairs only
-        raise ValueError(f"the {what} simulates o for every pair, and this fit's X lists "
-                         f"only the log (unobserved={fitted.unobserved!r}); refit with "
-                         "unobserved='listed' and X listing every pair to bootstrap it "
-                         "(profile_rho, lr_test_rho and jackknife_rho work on the log)")
     if getattr(fitted, "likelihood", "exact") != "exact":
         raise ValueError(f"the {what} of BivariateProbitMF needs likelihood='exact': "
                          f"refits with the simulated likelihood {fitted.likelihood!r} maximise "
@@ -214,7 +208,9 @@ def bootstrap_rho(fitted, X=None, n_boot=199, n_jobs=None, random_state=None, *,
     """Parametric bootstrap of rho (and sigma): simulate from the fit, refit, n_boot times.
 
     MF estimators: ``(y, o)`` are drawn by :meth:`simulate` at the pairs of
-    ``X`` and each refit starts from the original estimate (``warm_start``). A fit
+    ``X`` (a fit from the log, ``unobserved="complement"`` or ``"sampled"``: a new log is
+    drawn over its users x items by :meth:`simulate_log`) and each refit starts from the
+    original estimate (``warm_start``). A fit
     with a MAR slice needs its ``X_unbiased``: the slice's outcomes are drawn too,
     from the outcome's marginal (a randomly exposed pair has no selection).
 
@@ -253,7 +249,8 @@ def bias_corrected_rho(fitted, X=None, n_boot=2, n_jobs=None, random_state=None,
     at the second point reuses the random numbers of replication j at the first
     (:meth:`simulate`'s ``rho=``: the same ``o``, ``y`` moved by rho alone) and starts
     from its solution, so the difference of the two biases carries little simulation
-    noise and the second refits are short. Cost: ``2 n_boot`` warm-started refits.
+    noise and the second refits are short. Cost: ``2 n_boot`` warm-started refits. A fit
+    from the log is corrected on logs drawn by :meth:`simulate_log`.
 
     Parameters
     ----------
@@ -299,12 +296,11 @@ def bias_corrected_rho(fitted, X=None, n_boot=2, n_jobs=None, random_state=None,
         raise ValueError("bias_corrected_rho needs the fit's standard error of rho (fit with "
                          "compute_se=True, and not degenerate: rho_se_ is NaN here)")
     seeds = seeds_for(random_state, int(n_boot))
-    position = fitted._layout.index("a")
 
     def replicate(job):
-        seed, rho, start = job
-        est = _refit_simulated(fitted, X, X_unbiased, seed, rho, start)
-        return float(atanh_clipped(est.rho_)), est.theta_, abs(est.rho_) > RHO_STOP
+        seed, rho, base, start = job
+        est = _refit_simulated(fitted, X, X_unbiased, seed, rho, start, base)
+        return float(atanh_clipped(est.rho_)), est, abs(est.rho_) > RHO_STOP
 
     def run(jobs):
         rows = Parallel(n_jobs=n_jobs)(delayed(run_guarded)(replicate, job) for job in jobs)
@@ -312,7 +308,8 @@ def bias_corrected_rho(fitted, X=None, n_boot=2, n_jobs=None, random_state=None,
         return a_star, rows, sum(row is not None and row[2] for row in rows)
 
     a_hat = float(np.arctanh(fitted.rho_))
-    a_star_hat, first, n_boundary = run([(seed, None, fitted.theta_) for seed in seeds])
+    a_star_hat, first, n_boundary = run([(seed, None, fitted, fitted.theta_)
+                                         for seed in seeds])
     if not np.isfinite(a_star_hat).any():
         raise ValueError("every bootstrap refit failed; no bias correction is possible")
     if n_boundary:  # a replication stopped at rho = +-1: its atanh, the bias, is infinite
@@ -323,13 +320,15 @@ def bias_corrected_rho(fitted, X=None, n_boot=2, n_jobs=None, random_state=None,
                         SECOND_POINT_LIMIT))
 
     def start_at(row):
-        # replication j's own solution, its rho moved by as much as the truth moved
+        # replication j's own solution, its rho moved by as much as the truth moved (its
+        # own estimator: a simulated log may lack a user, and so change the layout)
         usable = row is not None and abs(row[0]) < SECOND_POINT_LIMIT
-        start = (row[1] if usable else fitted.theta_).copy()
-        start[position] = row[0] - (a_hat - a_1) if usable else a_1
-        return start
+        base = row[1] if usable else fitted
+        start = base.theta_.copy()
+        start[base._layout.index("a")] = row[0] - (a_hat - a_1) if usable else a_1
+        return base, start
 
-    a_star_1, _, n_boundary = run([(seed, float(np.tanh(a_1)), start_at(row))
+    a_star_1, _, n_boundary = run([(seed, float(np.tanh(a_1)), *start_at(row))
                                    for seed, row in zip(seeds, first)])
     if n_boundary:
         return not_corrected(n_boundary, len(seeds),
@@ -355,13 +354,21 @@ def _se_atanh(fitted):
     return fitted.rho_se_ / (1.0 - fitted.rho_**2)
 
 
-def _refit_simulated(fitted, X, X_unbiased, seed, rho, start):
-    """``fitted`` refitted from ``start`` on data simulated from it with ``seed`` (with
-    rho replaced by ``rho`` unless None), the MAR slice's outcomes drawn too."""
-    y_b, o_b = fitted.simulate(X, random_state=seed, rho=rho)
+def _refit_simulated(fitted, X, X_unbiased, seed, rho, start, base=None):
+    """An estimator refitted from ``start`` on data simulated from ``fitted`` with ``seed``
+    (with rho replaced by ``rho`` unless None), the MAR slice's outcomes drawn too.
+
+    A listed fit is simulated at the pairs of X; a fit from the log by a new log over its
+    users x items (:meth:`simulate_log`). The refit is a copy of ``base`` (default
+    ``fitted``), whose theta_ ``start`` belongs to its layout."""
+    if fitted.unobserved == "listed":
+        y_b, o_b = fitted.simulate(X, random_state=seed, rho=rho)
+    else:
+        X, y_b = fitted.simulate_log(random_state=seed, rho=rho)
+        o_b = None
     slice_ = None
     if X_unbiased is not None:
         # simulate draws y at every pair, o aside: at the slice that is the marginal
         y_slice = fitted.simulate(X_unbiased, np.random.RandomState([int(seed), 1]), rho=rho)[0]
         slice_ = {"X_unbiased": X_unbiased, "y_unbiased": y_slice}
-    return _refit(fitted, X, y_b, o_b, start, None, slice_)
+    return _refit(fitted if base is None else base, X, y_b, o_b, start, None, slice_)

@@ -14,6 +14,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 from scipy.special import ndtr, ndtri
 from scipy.optimize import minimize_scalar
 from sklearn.base import BaseEstimator, clone
@@ -118,6 +119,8 @@ IDENTIFICATION_SHIFT = 2.0
 #: user and item effects (heckrec.models._identification); above this, a 95% interval
 #: would span all of (-1, 1), and the fit warns that the design does not identify rho.
 STRUCTURAL_SE_LIMIT = 1.0
+#: Grid pairs simulate_log draws at a time (a few hundred MB of scores and draws).
+SIMULATION_CHUNK = 4_000_000
 #: rho_criterion="laplace": the rho grid searched first, Brent's tolerance and the bounds
 #: in a = atanh(rho) (rho +-0.995), and the step of the curvature behind rho_se_.
 LAPLACE_GRID = np.array([-0.9, -0.6, -0.3, 0.0, 0.3, 0.6, 0.9])
@@ -1060,18 +1063,70 @@ class SelectionMFBase(BaseEstimator):
         -------
         y, o : ndarray of shape (n_pairs,)
         """
-        if rho is not None:
-            rho = float(rho)
-            if not -1.0 < rho < 1.0:
-                raise ValueError(f"rho must lie strictly inside (-1, 1), got {rho!r}")
+        rho = self._simulation_rho(rho)
         g_o, g_r = self.decision_scores(X)
         rng = check_random_state(random_state)
-        if rho is None:
-            rho = 0.0 if np.isnan(self.rho_) else self.rho_
         v = rng.standard_normal(g_o.shape[0])
         u = rho * v + np.sqrt(1.0 - rho**2) * rng.standard_normal(g_o.shape[0])
         o = (g_o + v > 0) if self._selection_modelled else np.ones(g_o.shape[0], dtype=bool)
         return self._draw_outcome(g_r, u), o.astype(np.int8)
+
+    def simulate_log(self, random_state=None, rho=None):
+        """Draw a log ``(X, y)`` from the fitted model: the pairs of the fit's users x items
+        whose simulated ``o`` is 1, and their outcomes.
+
+        What a fit from the log (``unobserved="complement"`` or ``"sampled"``) was given,
+        drawn without listing the grid: :meth:`simulate`'s draws, block by block of
+        users. A user or item with no simulated pair is absent from the log, as it would
+        be from a real one. This is what the parametric bootstrap refits for such a fit.
+
+        Parameters
+        ----------
+        random_state : int, RandomState or None
+        rho : float in (-1, 1), optional
+            Draw with this rho instead of ``rho_``; with the same ``random_state`` the
+            log is the same and ``y`` moves only through rho (as in :meth:`simulate`).
+
+        Returns
+        -------
+        X : DataFrame with columns ``user`` and ``item``
+            The simulated log's ids, users in the fit's order.
+        y : ndarray of shape (n_logged,)
+        """
+        check_is_fitted(self, "theta_")
+        rho = self._simulation_rho(rho)
+        p = self.params_
+        if p.w_o.size or p.w_r.size:
+            raise ValueError("simulate_log draws pairs the fit never saw, and this fit's g "
+                             "uses side features, known only at the listed pairs: simulate "
+                             "at listed pairs with simulate(X) instead")
+        rng = check_random_state(random_state)
+        users, items = self.user_encoder_.index_, self.item_encoder_.index_
+        rows = max(1, SIMULATION_CHUNK // len(items))
+        codes, outcomes = [], []
+        for start in range(0, len(users), rows):
+            block = slice(start, start + rows)
+            g_o, g_r = ((getattr(p, f"mu_{tag}") + getattr(p, f"bu_{tag}")[block, None]
+                         + getattr(p, f"bi_{tag}")[None, :]
+                         + getattr(p, f"P_{tag}")[block] @ getattr(p, f"Q_{tag}").T)
+                        for tag in ("o", "r"))
+            v = rng.standard_normal(g_o.shape)
+            u = rho * v + np.sqrt(1.0 - rho**2) * rng.standard_normal(g_o.shape)
+            user, item = np.nonzero(g_o + v > 0)
+            codes.append((user + start, item))
+            outcomes.append(self._draw_outcome(g_r[user, item], u[user, item]))
+        user, item = (np.concatenate(part) for part in zip(*codes))
+        X = pd.DataFrame({"user": users.to_numpy()[user], "item": items.to_numpy()[item]})
+        return X, np.concatenate(outcomes)
+
+    def _simulation_rho(self, rho):
+        """The rho the simulations draw with: ``rho`` if given, else rho_ (0 if held)."""
+        if rho is None:
+            return 0.0 if np.isnan(self.rho_) else float(self.rho_)
+        rho = float(rho)
+        if not -1.0 < rho < 1.0:
+            raise ValueError(f"rho must lie strictly inside (-1, 1), got {rho!r}")
+        return rho
 
     def predict_selection_proba(self, X):
         """P(o = 1 | x) = Phi(g_o(x)), the probability that a pair is observed."""
