@@ -1,4 +1,5 @@
-"""The RD / BRD authors' MF backbone on Coat, rebuilt in numpy: what their MF and IPS score.
+"""The RD / BRD authors' MF backbone on Coat, rebuilt in numpy: what their MF, IPS, DR, RD-IPS
+and BRD-DR score.
 
 Issue 16 asks each published Coat figure to be met within 0.01 AUC or the reason measured.
 heckrec's MF reaches a per-user AUC ("UAUC", what the authors' code reports) of about 0.69
@@ -25,7 +26,13 @@ scores it with the same metric, so the gap can be put on the backbone or not:
   ``para``); early stopping on the base model's validation AUC;
 - RD-IPS (``IPS_RD.py``, ``model.py`` ``MF_ips``): the adversary's inverse propensities,
   one per (item, label), by projected SGD ascent inside RD's box at Gamma 25
-  (:func:`train_rd_ips` has the schedule).
+  (:func:`train_rd_ips` has the schedule);
+- BRD-DR (``DR_BRD.py``, ``model.py`` ``MF_dr``): from a trained DR (base and imputation
+  models), adversarial weights in the box at Gamma 2.5 and DR's step with weight decay
+  (:func:`train_brd_dr`). The authors start it from the DR they shipped as PyTorch
+  checkpoints (``datasets/coat/propensity_dr``); here it starts from the DR trained above,
+  and with ``--checkpoint FOLDER`` (that folder, from their repository) also from theirs,
+  read without torch (:func:`torch_state`), whose own scores are reported too.
 
 Reported on the test 90%: UAUC (heckrec.metrics.user_auc; users with both labels, each
 weighed the same), the pooled AUC, and the epoch kept. Not torch: the random draws differ
@@ -36,12 +43,17 @@ With 1e-5 the MF is still improving at epoch 500 (it barely leaves its start), s
 to its early-stopping point (DR's two rates are scaled with it: 5 x and 0.5 x the rate).
 
 Run: python benchmarks/authors_backbone.py [--seeds 0 1 2 3 4] [--learning-rates 1e-5 1e-3]
+                                           [--checkpoint .../datasets/coat/propensity_dr]
 Writes benchmarks/results/authors_backbone.json and .md.
 """
 
 import argparse
+import collections
+import copy
 import json
+import pickle
 import time
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -54,6 +66,7 @@ RANK, LEARNING_RATE, WEIGHT_DECAY = 10, 1e-5, 1.0          # para(): coat
 BLOCK, EPOCHS, PATIENCE = 64, 500, 60                        # training_args: coat
 THRESHOLD, UNIFORM, VALIDATION = 4, 0.05, 0.05
 RD_GAMMA, RD_EPOCHS, RD_IPS_EVERY, RD_IPS_RATE = 25.0, 5000, 8, 5e-4  # IPS_RD.py para(): coat
+BRD_GAMMA = 2.5                                              # DR_BRD.py para(): coat
 
 
 def split_mar(n, seed):
@@ -102,27 +115,31 @@ def weighted_step(model, u, i, y, w, users, items, lr):
     model.step(u, i, 2.0 * w * (model.predict(u, i) - y), lr, WEIGHT_DECAY, users, items)
 
 
-def dr_step(base, imputation, u, i, y, w, users, items, lr):
+def dr_step(base, imputation, u, i, y, w, users, items, lr, decay=(0.0, 0.0)):
     """DR.py's joint step (Coat: weight decay 0 for both models). The imputation model
     fits the base model's error e = y - yhat by sum w (e_hat - e)^2; then the base model
     takes the DR loss, whose gradient in yhat is -2 e_hat on every pair of the block and
-    w (2 (yhat - y) + 2 e_hat) more on its observed pairs."""
+    w (2 (yhat - y) + 2 e_hat) more on its observed pairs. ``decay`` (base, imputation):
+    DR_BRD.py's weight decay, both as the L2 term on the block's factors and as the
+    optimiser's decay of every parameter."""
     e = y - base.predict(u, i)
-    imputation.step(u, i, 2.0 * w * (imputation.predict(u, i) - e), lr[1])
+    imputation.step(u, i, 2.0 * w * (imputation.predict(u, i) - e), lr[1], decay[1], users,
+                    items, decay_all=decay[1])
     all_u, all_i = np.repeat(users, items.size), np.tile(items, users.size)
     g_all, g_obs = imputation.predict(all_u, all_i), imputation.predict(u, i)
     base.step(np.concatenate([all_u, u]), np.concatenate([all_i, i]),
               np.concatenate([-2.0 * g_all, w * (2.0 * (base.predict(u, i) - y) + 2.0 * g_obs)]),
-              lr[0])
+              lr[0], decay[0], users, items, decay_all=decay[0])
 
 
 class EarlyStop:
     """utils/early_stop.py: keep the best validation AUC's parameters (ties count as
     better, ``>=``); stop after ``PATIENCE`` checks without one."""
 
-    def __init__(self, model, val):
-        self.model, self.val = model, val
+    def __init__(self, model, val, companion=None):
+        self.model, self.val, self.companion = model, val, companion
         self.best, self.auc, self.epoch, self.waited = model.state(), -np.inf, 0, 0
+        self.best_companion = None if companion is None else companion.state()
 
     def check(self, epoch):
         """True when training should stop."""
@@ -130,6 +147,8 @@ class EarlyStop:
         auc = global_auc(y > 0, self.model.predict(u, i))
         if auc >= self.auc:
             self.best, self.auc, self.epoch, self.waited = self.model.state(), auc, epoch, 0
+            if self.companion is not None:
+                self.best_companion = self.companion.state()
         else:
             self.waited += 1
         return self.waited >= PATIENCE
@@ -148,12 +167,13 @@ def blocks(shape, rng, u, i):
 
 
 def train(method, train_pairs, weights, val, shape, seed, lr):
-    """Block SGD with early stopping on the validation AUC; the best epoch's model."""
+    """Block SGD with early stopping on the validation AUC; the best epoch's model (DR:
+    and its imputation model, kept as ``model.imputation``)."""
     rng = np.random.RandomState(seed)
     u, i, y = train_pairs
     model = BlockMF(*shape, rng)
     imputation = BlockMF(*shape, rng) if method == "DR" else None
-    stop = EarlyStop(model, val)
+    stop = EarlyStop(model, val, imputation)
     for epoch in range(EPOCHS):
         for users, items, pick in blocks(shape, rng, u, i):
             args = (u[pick], i[pick], y[pick], weights[pick], users, items)
@@ -164,6 +184,9 @@ def train(method, train_pairs, weights, val, shape, seed, lr):
         if stop.check(epoch):
             break
     model.load(stop.best)
+    if imputation is not None:
+        imputation.load(stop.best_companion)
+        model.imputation = imputation
     return model, stop.epoch
 
 
@@ -204,7 +227,102 @@ def train_rd_ips(train_pairs, inverse, val, shape, seed, lr):
     return model, stop.epoch, moved
 
 
-def run_seed(seed, lr):
+def train_brd_dr(train_pairs, inverse, val, shape, seed, start):
+    """DR_BRD.py on Coat, from a trained DR ``start`` (base model with its imputation):
+    the model is moved under RD's box at Gamma 2.5 for the inverse propensities (one per
+    item and label, started at the naive-Bayes value) while its loss is measured against
+    the starting DR's (the benchmark, whose copy only shares the weights, so it adds no
+    gradient to the model). Each epoch:
+
+    - 10 passes of SGD ascent (rate 0.01) moving the weights up by (yhat - y)^2 - e_hat^2
+      at each observed pair (``base_dr_loss``), clipped to the box after each block;
+    - 20 passes of ascent (rate 1e-4) by the imputation loss (e_hat - e)^2
+      (``imp_dr_loss``), clipped likewise;
+    - one pass of DR's joint step under those weights: imputation at rate 1e-6 with weight
+      decay 1, base at 5e-5 with weight decay 10 (each both the L2 term and the
+      optimiser's decay). The script also clips each gradient where its entries over
+      the table's norm exceed 1, which a unit vector's entries never do, so that is left
+      out;
+
+    then the validation check; at most 500 epochs, patience 60."""
+    rng = np.random.RandomState(seed)
+    u, i, y = train_pairs
+    label = (y > 0).astype(int)
+    w0 = np.array([[inverse[-1.0], inverse[1.0]]] * shape[1])
+    low, high = 1.0 + (w0 - 1.0) / BRD_GAMMA, 1.0 + (w0 - 1.0) * BRD_GAMMA
+    weight = w0.copy()
+    base, imputation = copy.deepcopy(start), copy.deepcopy(start.imputation)
+    stop = EarlyStop(base, val)
+
+    def ascend(passes, rate, cost):
+        for _ in range(passes):
+            for _, _, pick in blocks(shape, rng, u, i):
+                np.add.at(weight, (i[pick], label[pick]), rate * cost(u[pick], i[pick], y[pick]))
+                np.clip(weight, low, high, out=weight)
+
+    for epoch in range(EPOCHS):
+        ascend(10, 0.01, lambda uu, ii, yy: (base.predict(uu, ii) - yy) ** 2
+               - imputation.predict(uu, ii) ** 2)
+        ascend(20, 1e-4, lambda uu, ii, yy: (imputation.predict(uu, ii)
+                                             - (yy - base.predict(uu, ii))) ** 2)
+        for users, items, pick in blocks(shape, rng, u, i):
+            dr_step(base, imputation, u[pick], i[pick], y[pick],
+                    weight[i[pick], label[pick]], users, items, (5e-5, 1e-6), (10.0, 1.0))
+        if stop.check(epoch):
+            break
+    base.load(stop.best)
+    moved = {"weight_ratio_median": float(np.median(weight / w0)),
+             "share_at_bound": float(np.mean(np.isclose(weight, high)
+                                             | np.isclose(weight, low)))}
+    return base, stop.epoch, moved
+
+
+def torch_state(path):
+    """The tensors of a PyTorch zip checkpoint (``torch.save``'s format) as numpy arrays,
+    read without torch: ``data.pkl`` names each tensor's storage file, dtype, offset,
+    shape and strides."""
+    archive = zipfile.ZipFile(path)
+    root = archive.namelist()[0].split("/")[0]
+    dtypes = {"FloatStorage": np.float32, "DoubleStorage": np.float64}
+
+    def rebuild(storage, offset, size, stride, *_):
+        return np.lib.stride_tricks.as_strided(
+            storage[offset:], tuple(size), tuple(s * storage.itemsize for s in stride)).copy()
+
+    class Reader(pickle.Unpickler):
+        def find_class(self, module, name):
+            known = {("torch._utils", "_rebuild_tensor_v2"): rebuild,
+                     ("collections", "OrderedDict"): collections.OrderedDict}
+            if (module, name) in known:
+                return known[module, name]
+            if module == "torch" and name in dtypes:
+                return name
+            raise pickle.UnpicklingError(f"unexpected {module}.{name} in {path}")
+
+        def persistent_load(self, pid):
+            _, kind, key, _, _ = pid
+            return np.frombuffer(archive.read(f"{root}/data/{key}"), dtype=dtypes[kind])
+
+    return Reader(archive.open(f"{root}/data.pkl")).load()
+
+
+def authors_dr(folder, shape):
+    """The authors' pre-trained Coat DR (``propensity_dr/base.pth.tar`` and
+    ``imp.pth.tar``), the start of their BRD-DR, as a BlockMF with its imputation."""
+    def model(name):
+        state = torch_state(Path(folder) / f"{name}.pth.tar")
+        mf = BlockMF(*shape, np.random.RandomState(0))
+        mf.load([state["user_latent.weight"].astype(float),
+                 state["item_latent.weight"].astype(float),
+                 state["user_bias.weight"][:, 0].astype(float),
+                 state["item_bias.weight"][:, 0].astype(float)])
+        return mf
+    base = model("base")
+    base.imputation = model("imp")
+    return base
+
+
+def run_seed(seed, lr, checkpoint=None):
     data = load_coat(threshold=THRESHOLD)
     ratings = data.ratings_train
     u, i = np.nonzero(ratings)
@@ -219,14 +337,26 @@ def run_seed(seed, lr):
     rows = []
     ips = np.where(y > 0, inverse[1.0], inverse[-1.0])
     val = (tu[valid], ti[valid], ty[valid])
-    for name, weights in (("MF", np.ones_like(y)), ("IPS", ips), ("DR", ips), ("RD-IPS", None)):
+    methods = [("MF", np.ones_like(y)), ("IPS", ips), ("DR", ips), ("RD-IPS", None),
+               ("BRD-DR", None)]
+    if checkpoint is not None and lr == LEARNING_RATE:  # the checkpoint has no rate of ours
+        methods += [("DR checkpoint", None), ("BRD-DR from the checkpoint", None)]
+    trained = {}
+    for name, weights in methods:
         start, moved = time.perf_counter(), {}
         if name == "RD-IPS":
             model, epoch, moved = train_rd_ips((u, i, y), inverse, val, ratings.shape, seed, lr)
+        elif name == "DR checkpoint":
+            model, epoch = authors_dr(checkpoint, ratings.shape), 0
+        elif name.startswith("BRD-DR"):
+            model, epoch, moved = train_brd_dr((u, i, y), inverse, val, ratings.shape, seed,
+                                               trained["DR" if name == "BRD-DR"
+                                                       else "DR checkpoint"])
         else:
             # DR.py's Coat rates: base 5e-5, imputation 5e-6 (scaled with --learning-rates)
             rate = (5.0 * lr, 0.5 * lr) if name == "DR" else lr
             model, epoch = train(name, (u, i, y), weights, val, ratings.shape, seed, rate)
+        trained[name] = model
         score = model.predict(tu[test], ti[test])
         rows.append({"method": name, "seed": seed, "learning_rate": lr, "epoch_kept": epoch,
                      "uauc": user_auc(tu[test], ty[test] > 0, score),
@@ -239,8 +369,9 @@ def run_seed(seed, lr):
     return rows
 
 
-# the spec's Table 1 (Coat AUC)
-PUBLISHED = {"MF": 0.747, "IPS": 0.761, "DR": 0.766, "RD-IPS": 0.764}
+# the spec's Table 1 (Coat AUC); the checkpoint is the authors' DR
+PUBLISHED = {"MF": 0.747, "IPS": 0.761, "DR": 0.766, "RD-IPS": 0.764, "BRD-DR": 0.770,
+             "DR checkpoint": 0.766, "BRD-DR from the checkpoint": 0.770}
 
 
 def report(rows):
@@ -255,8 +386,11 @@ def report(rows):
         ua = [r["uauc"] for r in sel]
         ep = [r["epoch_kept"] for r in sel]
         pa = [r["auc"] for r in sel]
-        rates = f"{5 * lr:g} / {0.5 * lr:g}" if name == "DR" else f"{lr:g}"
-        lines.append(f"| {name} | {rates}{' (the authors)' if lr == LEARNING_RATE else ''} | "
+        rates = {"DR": f"{5 * lr:g} / {0.5 * lr:g}", "DR checkpoint": "(the authors' run)",
+                 "BRD-DR": f"5e-05 / 1e-06 from the DR at {5 * lr:g}",
+                 "BRD-DR from the checkpoint": "5e-05 / 1e-06"}.get(name, f"{lr:g}")
+        theirs = lr == LEARNING_RATE and name in ("MF", "IPS", "DR", "RD-IPS")
+        lines.append(f"| {name} | {rates}{' (the authors)' if theirs else ''} | "
                      f"{np.mean(ua):.3f} ({min(ua):.3f} to {max(ua):.3f}) | "
                      f"{np.mean(pa):.3f} ({min(pa):.3f} to {max(pa):.3f}) | {np.mean(ep):.0f} "
                      f"({min(ep)} to {max(ep)}) | {PUBLISHED[name]:.3f} |")
@@ -268,6 +402,15 @@ def report(rows):
                      f"{max(r['weight_ratio_median'] for r in rd):.3f}, largest "
                      f"{max(r['weight_ratio_max'] for r in rd):.3f}; share at a bound of the "
                      f"Gamma-25 box: {max(r['share_at_bound'] for r in rd):.3f} at most.")
+    for name in ("BRD-DR", "BRD-DR from the checkpoint"):
+        brd = [r for r in rows if r["method"] == name]
+        if brd:
+            ratio = [r["weight_ratio_median"] for r in brd]
+            bound = [r["share_at_bound"] for r in brd]
+            lines.append(f"\n{name}: the adversary's weights at the last epoch over their "
+                         f"naive-Bayes start, median {min(ratio):.3f} to {max(ratio):.3f}; "
+                         f"share at a bound of the Gamma-2.5 box {min(bound):.3f} to "
+                         f"{max(bound):.3f}.")
     lines.append(f"\nSeeds: {sorted({r['seed'] for r in rows})}.")
     return "\n".join(lines)
 
@@ -276,9 +419,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--learning-rates", type=float, nargs="+", default=[LEARNING_RATE])
+    parser.add_argument("--checkpoint", metavar="FOLDER",
+                        help="the authors' datasets/coat/propensity_dr (base.pth.tar, "
+                             "imp.pth.tar): also score their DR and run BRD-DR from it")
     args = parser.parse_args()
     rows = [row for lr in args.learning_rates for seed in args.seeds
-            for row in run_seed(seed, lr)]
+            for row in run_seed(seed, lr, args.checkpoint)]
     (RESULTS / "authors_backbone.json").write_text(json.dumps(rows, indent=1))
     text = report(rows)
     (RESULTS / "authors_backbone.md").write_text(text + "\n")
