@@ -10,7 +10,8 @@ Defaults of HeckmanMFRegressor except n_factors=4.
 With ``--universe [USERS]``: the 1e9-pair universe of issue 15 (100,000 users x 10,000
 items by default, density 0.01, so about 1e7 observed, rank 8, rho = 0.5), too large to
 sweep at every pass, fitted with ``unobserved="sampled"`` at its defaults (ratio 10); a
-smaller USERS count is a pilot of the same design.
+smaller USERS count is a pilot of the same design. With ``--corrected`` as well, the fit
+is followed by ``bias_corrected_rho``.
 
 With ``--corrected``: the same Yahoo-shaped log fitted from the log at the default
 penalties and at reg_factors 10 (the default's 100 shrinks the rank-4 factors far below
@@ -117,17 +118,25 @@ def universe():
         np.save(Path(folder) / "r.npy", r)
         n_observed = X.shape[0]
         del X, r
-        result = run_child("sampled", folder, rank)
+        result = run_child("sampled", folder, rank, {"correct": True} if CORRECTED else None)
     row = {"users x items": f"{n_users:,} x {n_items:,}", "observed": f"{n_observed:,}",
            "sampled unlisted pairs": f"{result['n_sampled']:,}",
            "fit s (with SEs)": f"{result['seconds']:.0f}",
            "of which SEs s": f"{result['se_seconds'] or 0:.0f}",
            "peak RSS MB": f"{result['peak_MB']:.0f}",
+           "factor RMS": f"{result['factor_rms']:.4f}",
            "rho_ (truth 0.5)": f"{result['rho']:+.4f} +- {result['rho_se']:.4f}",
            "design share of var": f"{result['design_share']:.3f}",
            "iterations": result["n_iter"], "converged": result["converged"],
            "warnings": ", ".join(result["warnings"]) or "none"}
-    write("scale_universe" if n_users == 100_000 else "scale_universe_pilot", [row], list(row),
+    fix = result["corrected"]
+    if fix is not None:
+        row.update({"correction s": f"{fix['seconds']:.0f}",
+                    "corrected rho": f"{fix['estimate']:+.4f} +- {fix['se']:.4f}",
+                    "95% interval": f"[{fix['low']:+.3f}, {fix['high']:+.3f}]",
+                    "bias slope": f"{fix['bias_slope']:+.3f}"})
+    name = "scale_universe" if n_users == 100_000 else "scale_universe_pilot"
+    write(name + ("_corrected" if CORRECTED else ""), [row], list(row),
           note=f"HeckmanMFRegressor(n_factors={rank}, unobserved='sampled') defaults otherwise "
                "(unobserved_ratio 10); the fit in its own process (peak RSS = its ru_maxrss).")
 
