@@ -182,6 +182,17 @@ def test_simulate_log_is_simulate_on_the_grid_kept_where_observed(Est):
         est.simulate_log(rho=1.0)
 
 
+def test_simulate_log_of_a_fit_without_selection_lists_every_pair():
+    """A fit in which every pair was observed models no selection (o is always 1), so its
+    simulated log is the whole grid, as simulate's o is all ones."""
+    X, _, _, truth = make_selection_mf(30, 20, n_factors=1, rho=0.0, density=0.3,
+                                       random_state=0)
+    y = truth["g_r"] + np.random.default_rng(0).standard_normal(len(X))
+    est = HeckmanMFRegressor(n_factors=1, random_state=0).fit(X, y, np.ones(len(y)))
+    X_sim, y_sim = est.simulate_log(random_state=0)
+    assert X_sim.shape == (30 * 20, 2) and np.isfinite(y_sim).all()
+
+
 def test_simulate_log_refuses_side_features():
     """Side features are known only at the logged pairs, so a log of new pairs cannot be
     scored: a clear error rather than scores without the features."""
