@@ -103,6 +103,13 @@ def run_child(mode, folder, rank, params=None):
     return result
 
 
+def correction_columns(fix):
+    """The table columns of a child's ``bias_corrected_rho`` result."""
+    return {"corrected rho": f"{fix['estimate']:+.4f} +- {fix['se']:.4f}",
+            "95% interval": f"[{fix['low']:+.3f}, {fix['high']:+.3f}]",
+            "bias slope": f"{fix['bias_slope']:+.3f}"}
+
+
 def universe():
     """The 1e9-pair universe, fitted with unobserved="sampled" (issue 15)."""
     at = sys.argv.index("--universe") + 1
@@ -131,10 +138,7 @@ def universe():
            "warnings": ", ".join(result["warnings"]) or "none"}
     fix = result["corrected"]
     if fix is not None:
-        row.update({"correction s": f"{fix['seconds']:.0f}",
-                    "corrected rho": f"{fix['estimate']:+.4f} +- {fix['se']:.4f}",
-                    "95% interval": f"[{fix['low']:+.3f}, {fix['high']:+.3f}]",
-                    "bias slope": f"{fix['bias_slope']:+.3f}"})
+        row.update({"correction s": f"{fix['seconds']:.0f}", **correction_columns(fix)})
     name = "scale_universe" if n_users == 100_000 else "scale_universe_pilot"
     write(name + ("_corrected" if CORRECTED else ""), [row], list(row),
           note=f"HeckmanMFRegressor(n_factors={rank}, unobserved='sampled') defaults otherwise "
@@ -157,9 +161,7 @@ def corrected(X, r):
                          "total s": f"{result['seconds'] + fix['seconds']:.1f}",
                          "peak RSS MB": f"{result['peak_MB']:.0f}",
                          "rho_ (truth 0.5)": f"{result['rho']:+.4f} +- {result['rho_se']:.4f}",
-                         "corrected rho": f"{fix['estimate']:+.4f} +- {fix['se']:.4f}",
-                         "95% interval": f"[{fix['low']:+.3f}, {fix['high']:+.3f}]",
-                         "bias slope": f"{fix['bias_slope']:+.3f}",
+                         **correction_columns(fix),
                          "warnings": ", ".join(result["warnings"]) or "none"})
     name = "scale_corrected_quick" if QUICK else "scale_corrected"
     write(name, rows, list(rows[0]),

@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pytest
 from scipy.special import log_ndtr, ndtr
+from sklearn.exceptions import NotFittedError
 
 from heckrec import BivariateProbitMF, HeckmanMFRegressor
 from heckrec.datasets import make_selection_mf
@@ -195,7 +196,8 @@ def test_simulate_log_of_a_fit_without_selection_lists_every_pair():
 
 def test_simulate_log_refuses_side_features():
     """Side features are known only at the logged pairs, so a log of new pairs cannot be
-    scored: a clear error rather than scores without the features."""
+    scored: a clear error rather than scores without the features. Before fit: sklearn's
+    NotFittedError."""
     X, y, o, _ = make_selection_mf(50, 30, n_factors=1, rho=0.4, density=0.3, n_features=1,
                                    random_state=3)
     observed = o == 1
@@ -203,6 +205,8 @@ def test_simulate_log_refuses_side_features():
                              random_state=0).fit(X[observed], y[observed])
     with pytest.raises(ValueError, match="side features"):
         est.simulate_log(random_state=0)
+    with pytest.raises(NotFittedError):
+        HeckmanMFRegressor().simulate_log()
 
 
 def test_bias_correction_from_the_log_equals_the_listed_grids():
