@@ -17,6 +17,11 @@ def mf_score(xp, mu, bu, bi, P, Q, w, users, items, F):
     return g
 
 
+def tile_scores(mu, bu, bi, P, Q, start, stop):
+    """g = mu + b_u + b_i + <p_u, q_i> for users [start, stop) x every item (no features)."""
+    return mu + bu[start:stop, None] + bi[None, :] + P[start:stop] @ Q.T
+
+
 def log_ndtr_mills(xp, special, x):
     """(log Phi(x), phi(x)/Phi(x)), the Mills ratio from logs so it never overflows."""
     log_cdf = special.log_ndtr(x)

@@ -6,7 +6,7 @@ more products. The same code runs on numpy and on cupy (``xp``); the tests check
 numba sweep against it.
 """
 
-from .heckman_continuous import log_ndtr_mills
+from .heckman_continuous import log_ndtr_mills, tile_scores
 
 #: Users per tile: a tile holds (rows x n_items) scores.
 TILE_PAIRS = 4_000_000
@@ -27,7 +27,7 @@ def unobserved_loglik_grad(xp, special, mu, bu, bi, P, Q, log_ptr, log_items,
     rows = max(1, TILE_PAIRS // max(1, n_items))
     for a in range(user_start, user_stop, rows):
         b = min(a + rows, user_stop)
-        G = mu + bu[a:b, None] + bi[None, :] + P[a:b] @ Q.T
+        G = tile_scores(mu, bu, bi, P, Q, a, b)
         lc, mills = log_ndtr_mills(xp, special, -G)
         d = -mills
         lo, hi = int(log_ptr[a]), int(log_ptr[b])

@@ -24,7 +24,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from .._array.heckman_continuous import mf_score
+from .._array.heckman_continuous import mf_score, tile_scores
+from .._array.unobserved import TILE_PAIRS
 from ..debias._estimators import DEBIAS_LOSSES
 from ..exceptions import DegenerateEstimateWarning, NotIdentifiedWarning
 from ..inference import profiled_covariance, sandwich_block
@@ -119,8 +120,6 @@ IDENTIFICATION_SHIFT = 2.0
 #: user and item effects (heckrec.models._identification); above this, a 95% interval
 #: would span all of (-1, 1), and the fit warns that the design does not identify rho.
 STRUCTURAL_SE_LIMIT = 1.0
-#: Grid pairs simulate_log draws at a time (a few hundred MB of scores and draws).
-SIMULATION_CHUNK = 4_000_000
 #: rho_criterion="laplace": the rho grid searched first, Brent's tolerance and the bounds
 #: in a = atanh(rho) (rho +-0.995), and the step of the curvature behind rho_se_.
 LAPLACE_GRID = np.array([-0.9, -0.6, -0.3, 0.0, 0.3, 0.6, 0.9])
@@ -1066,10 +1065,8 @@ class SelectionMFBase(BaseEstimator):
         rho = self._simulation_rho(rho)
         g_o, g_r = self.decision_scores(X)
         rng = check_random_state(random_state)
-        v = rng.standard_normal(g_o.shape[0])
-        u = rho * v + np.sqrt(1.0 - rho**2) * rng.standard_normal(g_o.shape[0])
-        o = (g_o + v > 0) if self._selection_modelled else np.ones(g_o.shape[0], dtype=bool)
-        return self._draw_outcome(g_r, u), o.astype(np.int8)
+        y, o = self._draw(g_o, g_r, rho, rng)
+        return y, o.astype(np.int8)
 
     def simulate_log(self, random_state=None, rho=None):
         """Draw a log ``(X, y)`` from the fitted model: the pairs of the fit's users x items
@@ -1102,23 +1099,28 @@ class SelectionMFBase(BaseEstimator):
                              "at listed pairs with simulate(X) instead")
         rng = check_random_state(random_state)
         users, items = self.user_encoder_.index_, self.item_encoder_.index_
-        rows = max(1, SIMULATION_CHUNK // len(items))
+        rows = max(1, TILE_PAIRS // len(items))  # the complement sweep's tiles
         codes, outcomes = [], []
         for start in range(0, len(users), rows):
-            block = slice(start, start + rows)
-            g_o, g_r = ((getattr(p, f"mu_{tag}") + getattr(p, f"bu_{tag}")[block, None]
-                         + getattr(p, f"bi_{tag}")[None, :]
-                         + getattr(p, f"P_{tag}")[block] @ getattr(p, f"Q_{tag}").T)
+            stop = min(start + rows, len(users))
+            g_o, g_r = (tile_scores(*(getattr(p, f"{name}_{tag}")
+                                      for name in ("mu", "bu", "bi", "P", "Q")), start, stop)
                         for tag in ("o", "r"))
-            v = rng.standard_normal(g_o.shape)
-            u = rho * v + np.sqrt(1.0 - rho**2) * rng.standard_normal(g_o.shape)
-            observed = (g_o + v > 0) if self._selection_modelled else np.ones(v.shape, bool)
-            user, item = np.nonzero(observed)
+            y, o = self._draw(g_o, g_r, rho, rng)
+            user, item = np.nonzero(o)
             codes.append((user + start, item))
-            outcomes.append(self._draw_outcome(g_r[user, item], u[user, item]))
+            outcomes.append(y[user, item])
         user, item = (np.concatenate(part) for part in zip(*codes))
         X = pd.DataFrame({"user": users.to_numpy()[user], "item": items.to_numpy()[item]})
         return X, np.concatenate(outcomes)
+
+    def _draw(self, g_o, g_r, rho, rng):
+        """(y, o) drawn at scores of any shape: o = 1[g_o + v > 0] (always 1 where no
+        selection is modelled), y from g_r with an error correlated rho with v."""
+        v = rng.standard_normal(g_o.shape)
+        u = rho * v + np.sqrt(1.0 - rho**2) * rng.standard_normal(g_o.shape)
+        o = (g_o + v > 0) if self._selection_modelled else np.ones(g_o.shape, dtype=bool)
+        return self._draw_outcome(g_r, u), o
 
     def _simulation_rho(self, rho):
         """The rho the simulations draw with: ``rho`` if given, else rho_ (0 if held)."""
