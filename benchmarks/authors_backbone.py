@@ -190,6 +190,18 @@ def train(method, train_pairs, weights, val, shape, seed, lr):
     return model, stop.epoch
 
 
+def ascend_weights(weight, box, rate, cost, train_pairs, shape, rng):
+    """One pass of the adversary's projected SGD ascent, block by block: each observed
+    pair's ``cost(u, i, y)`` times ``rate`` added to its (item, label) inverse propensity,
+    then every weight clipped to ``box`` (low, high), as ``update_dr`` / the IPS_RD.py
+    clamp do after each block."""
+    u, i, y = train_pairs
+    label = (y > 0).astype(int)
+    for _, _, pick in blocks(shape, rng, u, i):
+        np.add.at(weight, (i[pick], label[pick]), rate * cost(u[pick], i[pick], y[pick]))
+        np.clip(weight, *box, out=weight)
+
+
 def train_rd_ips(train_pairs, inverse, val, shape, seed, lr):
     """IPS_RD.py on Coat: one inverse propensity per (item, label), started at the
     naive-Bayes value w0 and kept in [1 + (w0 - 1) / Gamma, 1 + (w0 - 1) Gamma], Gamma 25.
@@ -207,10 +219,9 @@ def train_rd_ips(train_pairs, inverse, val, shape, seed, lr):
     stop = EarlyStop(model, val)
     for epoch in range(1, RD_EPOCHS + 1):
         if epoch % RD_IPS_EVERY == 0:
-            for _, _, pick in blocks(shape, rng, u, i):
-                cost = (model.predict(u[pick], i[pick]) - y[pick]) ** 2
-                np.add.at(weight, (i[pick], label[pick]), RD_IPS_RATE * cost)
-                np.clip(weight, low, high, out=weight)
+            ascend_weights(weight, (low, high), RD_IPS_RATE,
+                           lambda uu, ii, yy: (model.predict(uu, ii) - yy) ** 2,
+                           train_pairs, shape, rng)
         for users, items, pick in blocks(shape, rng, u, i):
             uu, ii = u[pick], i[pick]
             e = 2.0 * weight[ii, label[pick]] * (model.predict(uu, ii) - y[pick])
@@ -256,9 +267,7 @@ def train_brd_dr(train_pairs, inverse, val, shape, seed, start):
 
     def ascend(passes, rate, cost):
         for _ in range(passes):
-            for _, _, pick in blocks(shape, rng, u, i):
-                np.add.at(weight, (i[pick], label[pick]), rate * cost(u[pick], i[pick], y[pick]))
-                np.clip(weight, low, high, out=weight)
+            ascend_weights(weight, (low, high), rate, cost, train_pairs, shape, rng)
 
     for epoch in range(EPOCHS):
         ascend(10, 0.01, lambda uu, ii, yy: (base.predict(uu, ii) - yy) ** 2
