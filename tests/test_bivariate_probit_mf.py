@@ -284,7 +284,7 @@ def test_issue13_binary_grid_at_the_defaults():
     assert 0.01 < est.rho_se_ < 0.05
 
 
-@pytest.mark.parametrize("params", [{"n_factors": 2}, {"unobserved": "complement"},
+@pytest.mark.parametrize("params", [{"n_factors": 2}, {"unobserved": "sampled"},
                                     {"alpha": 0.5}, {"likelihood": "ghk"}, {"reg_rho": 1.0}])
 def test_auto_is_the_penalised_fit_where_the_evidence_is_not_written_for(params):
     est = BivariateProbitMF(**params)

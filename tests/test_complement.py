@@ -97,8 +97,8 @@ def test_sweep_bitwise_across_thread_counts():
 def _fit_both(Est, X, y, o, fit_params=None, **params):
     """The same model from the listed grid and from its log (the observed rows)."""
     observed = o.astype(bool)
-    # (the penalised fit on both: BivariateProbitMF's default "auto" is the evidence on a
-    # listed grid only)
+    # (the penalised fit on both, to the tolerance above; the marginal likelihood's
+    # search from the log is tested in tests/test_laplace.py)
     common = dict(tol=1e-12, max_iter=5000, random_state=0, if_not_identified="estimate",
                   rho_criterion="penalised", **params)
     fit_params = fit_params or {}
@@ -134,6 +134,28 @@ def test_complement_has_the_listed_optimum(Est, outcome, params, n_mar):
     assert log.n_observed_ == listed.n_observed_
     rows = X[:7]
     np.testing.assert_allclose(log.predict(rows), listed.predict(rows), atol=1e-5)
+
+
+def test_binary_defaults_from_the_log_are_the_listed_grids():
+    # BivariateProbitMF's default "auto" resolves to the evidence on a biases-only model
+    # from the log as from the listed grid (the unlisted pairs' curvature swept by tiles),
+    # so the two give one rho_ and the same prior precisions.
+    X, y, o, truth = make_selection_mf(80, 50, n_factors=0, rho=0.5, density=0.2,
+                                       outcome="binary", random_state=1)
+    rng = np.random.default_rng(0)
+    mar = rng.choice(np.flatnonzero(o == 0), 300, replace=False)
+    slice_ = {"X_unbiased": X[mar],
+              "y_unbiased": (rng.random(300) < ndtr(truth["g_r"][mar])).astype(float)}
+    observed = o.astype(bool)
+    listed = BivariateProbitMF(random_state=0).fit(X, y, o, **slice_)
+    log = BivariateProbitMF(unobserved="complement", random_state=0).fit(
+        X[observed], y[observed], **slice_)
+    assert listed.rho_criterion_ == log.rho_criterion_ == "evidence"
+    assert abs(listed.rho_) < 0.99
+    assert log.rho_ == pytest.approx(listed.rho_, abs=1e-4)
+    assert log.rho_se_ == pytest.approx(listed.rho_se_, rel=1e-3)
+    for group, value in listed.prior_precisions_.items():
+        assert log.prior_precisions_[group] == pytest.approx(value, rel=1e-3)
 
 
 def test_inference_on_a_complement_fit_takes_the_log():

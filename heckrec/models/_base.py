@@ -48,7 +48,8 @@ from ._input import (
     validate_y_o,
 )
 from ._identification import structural_rho_se
-from ._laplace import evidence_precisions, pair_curvature, row_block_logdet
+from ._laplace import (evidence_precisions, pair_curvature, row_block_logdet,
+                       unlisted_selection_blocks)
 from ._layout import ParamLayout
 from ._likelihood import BACKENDS, pair_scores
 from ._objective import PenalisedObjective
@@ -120,12 +121,14 @@ IDENTIFICATION_SHIFT = 2.0
 #: user and item effects (heckrec.models._identification); above this, a 95% interval
 #: would span all of (-1, 1), and the fit warns that the design does not identify rho.
 STRUCTURAL_SE_LIMIT = 1.0
-#: rho_criterion="laplace": the rho grid searched first, Brent's tolerance and the bounds
+#: rho_criterion="laplace": the rho grid climbed first, Brent's tolerance and the bounds
 #: in a = atanh(rho) (rho +-0.995), and the step of the curvature behind rho_se_.
 LAPLACE_GRID = np.array([-0.9, -0.6, -0.3, 0.0, 0.3, 0.6, 0.9])
 LAPLACE_XATOL = 1e-2
 LAPLACE_A_MAX = float(np.arctanh(0.995))
 LAPLACE_STEP = 0.1
+#: Half-width (in a) of the window a later evidence alternation's search starts in.
+LAPLACE_LOCAL = 0.2
 #: rho_criterion="evidence": MacKay rounds per evidence step (each a warm penalised fit),
 #: their stopping rule (|change of log precision|), and the alternations of evidence
 #: steps and rho searches.
@@ -267,7 +270,7 @@ class SelectionMFBase(BaseEstimator):
             return self.rho_criterion
         written_for = (self.n_factors == 0 and self.reg_rho == 0.0
                        and getattr(self, "likelihood", "exact") == "exact"
-                       and all(value == allowed
+                       and all(value in allowed
                                for _, value, allowed in self._laplace_requirements()))
         return "evidence" if written_for else "penalised"
 
@@ -467,28 +470,33 @@ class SelectionMFBase(BaseEstimator):
                 for tag in ("o", "r") for part in ("bu", "bi", "factors")}
 
     def _laplace_requirements(self):
-        """(name, value, allowed) of the settings the marginal likelihood is written for."""
-        return (("unobserved", self.unobserved, "listed"), ("alpha", self.alpha, 1.0),
-                ("backend", self.backend, "numba"))
+        """(name, value, allowed values) of the settings the marginal likelihood is
+        written for: its row blocks sum every pair's curvature in-process, the listed
+        pairs one by one and the log's complement by tiles (a sample of it is not the
+        complement's curvature)."""
+        return (("unobserved", self.unobserved, ("listed", "complement")),
+                ("alpha", self.alpha, (1.0,)), ("backend", self.backend, ("numba",)))
 
     def _check_laplace(self, criterion):
         """The settings ``rho_criterion="laplace"`` (and ``"evidence"``) is written for."""
         for name, value, allowed in self._laplace_requirements():
-            if value != allowed:
-                raise ValueError(f"rho_criterion={criterion!r} needs {name}="
+            if value not in allowed:
+                raise ValueError(f"rho_criterion={criterion!r} needs {name} in "
                                  f"{allowed!r} (the "
-                                 f"marginal likelihood's row blocks are summed over listed "
-                                 f"pairs of the plain likelihood in-process), got {value!r}")
+                                 f"marginal likelihood's row blocks are summed over every "
+                                 f"pair of the plain likelihood in-process), got {value!r}")
 
     def _fit_rho_by_marginal(self, X, y, o, X_unbiased, y_unbiased, criterion):
         """rho_ maximising the Laplace marginal likelihood (heckrec.models._laplace).
 
         Each evaluation is a penalised fit at a fixed a = atanh(rho), warm-started from
-        the last: a grid over rho in +-0.9, then bounded Brent around its best point,
-        then a +- LAPLACE_STEP for the curvature behind rho_se_. With
+        the last: a climb of a grid over rho in +-0.9 from 0, then bounded Brent around
+        its best point (:meth:`_search_rho`), then a +- LAPLACE_STEP for the curvature
+        behind rho_se_. With
         ``rho_criterion="evidence"`` the penalties are first moved to the evidence's
         stationary point at the current rho (MacKay's updates), and evidence steps and
-        rho searches alternate until the penalties settle.
+        rho searches alternate until the penalties settle; a later search starts
+        around the last one's rho.
         """
         inner = clone(self).set_params(fixed_rho=0.0 if self.fixed_rho is None
                                        else self.fixed_rho, warm_start=True,
@@ -540,7 +548,9 @@ class SelectionMFBase(BaseEstimator):
             for alternation in range(EVIDENCE_ALTERNATIONS if evidence else 1):
                 if evidence and not evidence_step(a_hat) and alternation > 0:
                     break  # the penalties stayed where the last search had them
-                profile, found, a_hat = self._search_rho(fit_at)
+                # (later searches start from the last one's a: the precisions moved little)
+                profile, found, a_hat = self._search_rho(fit_at,
+                                                         a_hat if alternation else None)
             at_boundary = abs(a_hat) > LAPLACE_A_MAX - 10 * LAPLACE_XATOL
             curvature = float("nan")
             if not at_boundary and self.compute_se:
@@ -583,8 +593,17 @@ class SelectionMFBase(BaseEstimator):
         return self
 
     @staticmethod
-    def _search_rho(log_marginal_at):
-        """Grid over LAPLACE_GRID, then bounded Brent between the best point's neighbours.
+    def _search_rho(log_marginal_at, around=None):
+        """a = atanh(rho) maximising log m: bounded Brent between the neighbours of the
+        best point of LAPLACE_GRID.
+
+        The grid is climbed from its centre: a point's neighbours are fitted, and the
+        climb moves to the better one until neither is better, so the far points (the
+        costliest fits) are fitted only where log m still rises towards them; on a
+        profile with one maximum on the grid this is the best grid point. ``around``: a
+        previous search's a, under prior precisions that have since moved a little; Brent
+        then first searches ``around +- LAPLACE_LOCAL``, and only a maximum at that
+        window's edge sends it to the grid.
 
         Returns the profile {a: log m}, scipy's result and the best evaluated a.
         """
@@ -596,18 +615,43 @@ class SelectionMFBase(BaseEstimator):
                 profile[a] = log_marginal_at(a)
             return profile[a]
 
+        def brent(low, high):
+            found = minimize_scalar(lambda a: -log_marginal(a), bounds=(low, high),
+                                    method="bounded", options={"xatol": LAPLACE_XATOL})
+            finite = {a: v for a, v in profile.items() if np.isfinite(v)}
+            return found, max(finite, key=finite.get) if finite else float("nan")
+
+        if around is not None:
+            low = max(around - LAPLACE_LOCAL, -LAPLACE_A_MAX)
+            high = min(around + LAPLACE_LOCAL, LAPLACE_A_MAX)
+            found, best = brent(low, high)
+            inside = all(abs(best - edge) > 2 * LAPLACE_XATOL or abs(edge) == LAPLACE_A_MAX
+                         for edge in (low, high))
+            if np.isfinite(best) and inside:
+                return profile, found, best
         grid = np.arctanh(LAPLACE_GRID)
-        values = [log_marginal(a) for a in grid]
-        if not np.any(np.isfinite(values)):
-            raise FloatingPointError("the Laplace marginal likelihood is not finite at any "
-                                     "rho of the grid (a row block is not positive definite)")
-        best = int(np.nanargmax(values))
+
+        def value(j):
+            v = log_marginal(grid[j])
+            return v if np.isfinite(v) else -np.inf
+
+        best = int(np.argmin(np.abs(grid)))
+        while True:
+            neighbours = [j for j in (best - 1, best + 1) if 0 <= j < grid.size]
+            step = max(neighbours, key=value)
+            if value(step) <= value(best):
+                break
+            best = step
+        if not np.isfinite(value(best)):  # no finite point near the centre: every point
+            best = max(range(grid.size), key=value)
+            if not np.isfinite(value(best)):
+                raise FloatingPointError("the Laplace marginal likelihood is not finite at "
+                                         "any rho of the grid (a row block is not positive "
+                                         "definite)")
         low = grid[best - 1] if best > 0 else -LAPLACE_A_MAX
         high = grid[best + 1] if best < grid.size - 1 else LAPLACE_A_MAX
-        found = minimize_scalar(lambda a: -log_marginal(a), bounds=(low, high),
-                                method="bounded", options={"xatol": LAPLACE_XATOL})
-        finite = {a: v for a, v in profile.items() if np.isfinite(v)}
-        return profile, found, max(finite, key=finite.get)
+        found, best_a = brent(low, high)
+        return profile, found, best_a
 
     def _log_marginal(self, objective):
         """log m(a) at this fit: -F - 1/2 log det of the users' and items' Hessian blocks
@@ -620,9 +664,11 @@ class SelectionMFBase(BaseEstimator):
         if self._unbiased is not None:
             u = self._unbiased
             extra = (u.users, u.items, self._slice_curvature(u.outcome_score(p), u.r, p))
+        unlisted = (unlisted_selection_blocks(p, self._pairs) if self._pairs.complement
+                    else None)
         logdet, self._row_variances = row_block_logdet(
             self._layout, p, objective.penalty,
-            (self._pairs.users, self._pairs.items, *curvature), extra)
+            (self._pairs.users, self._pairs.items, *curvature), extra, unlisted)
         prior = objective.penalty[np.isin(self._layout.penalised_mask(), (1.0, 2.0))]
         return -self.objective_ - 0.5 * logdet + 0.5 * float(np.log(prior[prior > 0]).sum())
 

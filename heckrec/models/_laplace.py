@@ -37,6 +37,10 @@ biases rho under the Laplace criterion as it does the penalised fit.
 
 import numpy as np
 import scipy.sparse
+import scipy.special
+
+from .._array.heckman_continuous import log_ndtr_mills, tile_scores
+from .._array.unobserved import TILE_PAIRS
 
 #: Step of the central differences of the per-pair derivatives behind W_pair.
 CURVATURE_STEP = 1e-4
@@ -80,7 +84,41 @@ def _accumulate(rows, n_rows, x_o, x_r, w_oo, w_or, w_rr, out):
         out += (indicator @ outer).reshape(n_rows, 2 * d, 2 * d)
 
 
-def row_block_logdet(layout, p, penalty, listed, extra=None):
+def unlisted_selection_blocks(p, pairs):
+    """The unlisted pairs' part of every user's and item's selection block, by tiles.
+
+    Under ``unobserved="complement"`` every pair of the grid that the log does not list
+    adds log Phi(-g_o), whose curvature w = -d2/dg_o2 log Phi(-g_o) = m (m - g_o),
+    m = phi(g_o) / Phi(-g_o), enters its user's block as w [1, q_i][1, q_i]^T (bias and
+    factors of g_o) and its item's as w [1, p_u][1, p_u]^T. Swept as the likelihood's
+    term is (tiles of users x every item, the logged pairs zeroed), so the grid is never
+    held: two products per tile with the rows' outer products.
+
+    Returns
+    -------
+    users, items : ndarray of shape (n_users, k + 1, k + 1), (n_items, k + 1, k + 1)
+    """
+    d = p.P_o.shape[1] + 1
+    x_user = np.hstack([np.ones((pairs.n_users, 1)), p.P_o])
+    x_item = np.hstack([np.ones((pairs.n_items, 1)), p.Q_o])
+    outer_user = (x_user[:, :, None] * x_user[:, None, :]).reshape(pairs.n_users, d * d)
+    outer_item = (x_item[:, :, None] * x_item[:, None, :]).reshape(pairs.n_items, d * d)
+    users = np.zeros((pairs.n_users, d * d))
+    items = np.zeros((pairs.n_items, d * d))
+    rows = max(1, TILE_PAIRS // max(1, pairs.n_items))
+    for a in range(0, pairs.n_users, rows):
+        b = min(a + rows, pairs.n_users)
+        g = tile_scores(p.mu_o, p.bu_o, p.bi_o, p.P_o, p.Q_o, a, b)
+        _, mills = log_ndtr_mills(np, scipy.special, -g)
+        w = mills * (mills - g)
+        lo, hi = pairs.user_ptr[a], pairs.user_ptr[b]
+        w[pairs.users[lo:hi] - a, pairs.items[lo:hi]] = 0.0  # logged: observed, not here
+        users[a:b] = w @ outer_item
+        items += w.T @ outer_user[a:b]
+    return users.reshape(-1, d, d), items.reshape(-1, d, d)
+
+
+def row_block_logdet(layout, p, penalty, listed, extra=None, unlisted=None):
     """Sum over users and items of log det of their Hessian blocks (see the module).
 
     Parameters
@@ -93,6 +131,9 @@ def row_block_logdet(layout, p, penalty, listed, extra=None):
         The listed pairs' codes and curvatures.
     extra : tuple (users, items, w_rr) or None
         Pairs that enter through the outcome alone (a MAR slice).
+    unlisted : tuple (users, items) of block arrays or None
+        The selection part of the blocks from pairs not listed
+        (:func:`unlisted_selection_blocks`).
 
     Returns
     -------
@@ -121,6 +162,8 @@ def row_block_logdet(layout, p, penalty, listed, extra=None):
             x_o = np.hstack([ones, getattr(p, f"{other_factor}_o")[others]])
             x_r = np.hstack([ones, getattr(p, f"{other_factor}_r")[others]])
             _accumulate(rows, n_rows, x_o, x_r, w_oo, w_or, w_rr, blocks)
+        if unlisted is not None:
+            blocks[:, :k + 1, :k + 1] += unlisted[0 if own == "users" else 1]
         index = np.hstack([
             np.arange(layout.slices[f"{bias}_{tag}"].start,
                       layout.slices[f"{bias}_{tag}"].stop)[:, None] if part == "bias" else

@@ -185,7 +185,8 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         BayesianRidge: one per score for the user biases, the item biases and the
         factors (six; reg_factors and reg_bias are their starting values; about
         20-80 fits; ``prior_precisions_``). Measured in docs/model.md. Both
-        need ``unobserved="listed"``, ``alpha=1`` and the numba backend. ``"auto"``
+        need ``unobserved="listed"`` or ``"complement"`` (from the log, the unlisted
+        pairs' curvature is swept by tiles), ``alpha=1`` and the numba backend. ``"auto"``
         (BivariateProbitMF's default): ``"evidence"`` for a biases-only model on those
         settings (and ``reg_rho=0``, an exact likelihood), where it costs a few fits,
         else ``"penalised"``. The criterion used is ``rho_criterion_``.
