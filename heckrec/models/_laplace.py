@@ -40,14 +40,17 @@ import scipy.sparse
 import scipy.special
 
 from .._array.heckman_continuous import log_ndtr_mills, tile_scores
-from .._array.unobserved import TILE_PAIRS
 
 #: Step of the central differences of the per-pair derivatives behind W_pair.
 CURVATURE_STEP = 1e-4
 #: The range the evidence updates keep the prior precisions in.
 EVIDENCE_MIN, EVIDENCE_MAX = 1e-3, 1e5
-#: Pairs aggregated at a time into the row blocks (bounds the memory to a few hundred MB).
-CHUNK = 1 << 17
+#: Pairs aggregated at a time into the row blocks: each chunk holds three (pairs, 2k+2,
+#: 2k+2) arrays, 80 MB at rank 4 (at 1 << 17 they took the evidence's fit of a
+#: Yahoo-shaped log from 481 MB, the penalised fit's peak, to 805 MB).
+CHUNK = 1 << 15
+#: Grid pairs per tile of the unlisted pairs' curvature (four arrays of this size).
+UNLISTED_TILE = 1 << 19
 
 
 def pair_curvature(derivatives, g_o, g_r, step=CURVATURE_STEP):
@@ -105,7 +108,7 @@ def unlisted_selection_blocks(p, pairs):
     outer_item = (x_item[:, :, None] * x_item[:, None, :]).reshape(pairs.n_items, d * d)
     users = np.zeros((pairs.n_users, d * d))
     items = np.zeros((pairs.n_items, d * d))
-    rows = max(1, TILE_PAIRS // max(1, pairs.n_items))
+    rows = max(1, UNLISTED_TILE // max(1, pairs.n_items))
     for a in range(0, pairs.n_users, rows):
         b = min(a + rows, pairs.n_users)
         g = tile_scores(p.mu_o, p.bu_o, p.bi_o, p.P_o, p.Q_o, a, b)
