@@ -8,6 +8,7 @@ import pytest
 from heckrec import BivariateProbitMF, HeckmanMFRegressor
 from heckrec.datasets import make_selection_mf
 from heckrec.exceptions import NotIdentifiedWarning
+from heckrec.models._base import LAPLACE_A_MAX, LAPLACE_XATOL, SelectionMFBase
 
 
 def _dense_row_logdet(est, X, r, o, **fit_params):
@@ -255,3 +256,51 @@ def test_summary_says_where_rho_and_its_standard_error_come_from():
     text = str(est.summary())
     assert "rho chosen by the Laplace marginal likelihood" in text
     assert "delta method for sigma." in text  # sigma's SE is still the Hessian's
+
+
+def _counted(f):
+    """f with a record of the points it was called at."""
+    calls = []
+
+    def wrapped(a):
+        calls.append(a)
+        return f(a)
+    return wrapped, calls
+
+
+@pytest.mark.parametrize("peak", [-1.2, -0.2, 0.45, 1.0])
+def test_rho_search_climbs_to_the_maximum_without_the_far_grid_points(peak):
+    # a concave log m in a = atanh(rho): the climb goes from the centre to the best grid
+    # point, Brent finds the peak to its tolerance, and the grid points fitted are those
+    # on the way and one beyond
+    f, calls = _counted(lambda a: -50.0 * (a - peak) ** 2)
+    profile, found, best = SelectionMFBase._search_rho(f)
+    assert best == pytest.approx(peak, abs=2 * LAPLACE_XATOL)
+    grid = np.arctanh([-0.9, -0.6, -0.3, 0.0, 0.3, 0.6, 0.9])
+    j = int(np.argmin(np.abs(grid - peak)))
+    fitted = {int(np.flatnonzero(np.isclose(grid, a))[0]) for a in calls
+              if np.isclose(grid, a).any()}
+    assert fitted == set(range(min(j, 3) - 1, max(j, 3) + 2)) & set(range(7))
+    assert len(calls) < 7 + 8  # the whole grid and Brent's steps, before
+
+
+def test_rho_search_from_a_previous_rho_stays_in_its_window():
+    f, calls = _counted(lambda a: -50.0 * (a - 0.5) ** 2)
+    _, _, best = SelectionMFBase._search_rho(f, around=0.45)
+    assert best == pytest.approx(0.5, abs=2 * LAPLACE_XATOL)
+    assert all(abs(a - 0.45) <= 0.2 + 1e-12 for a in calls)
+    # a maximum outside the window sends it back to the grid, which finds it
+    f, calls = _counted(lambda a: -50.0 * (a + 0.8) ** 2)
+    _, _, best = SelectionMFBase._search_rho(f, around=0.45)
+    assert best == pytest.approx(-0.8, abs=2 * LAPLACE_XATOL)
+
+
+def test_rho_search_follows_a_rise_to_the_boundary_and_skips_non_finite_points():
+    _, _, best = SelectionMFBase._search_rho(lambda a: 10.0 * a)
+    assert best > LAPLACE_A_MAX - 10 * LAPLACE_XATOL  # reported as degenerate by the fit
+    # no finite point near the centre: the whole grid is tried
+    _, _, best = SelectionMFBase._search_rho(
+        lambda a: -(a + 1.4) ** 2 if a < -1.0 else float("nan"))
+    assert best == pytest.approx(-1.4, abs=2 * LAPLACE_XATOL)
+    with pytest.raises(FloatingPointError, match="not finite"):
+        SelectionMFBase._search_rho(lambda a: float("nan"))
