@@ -121,14 +121,15 @@ IDENTIFICATION_SHIFT = 2.0
 #: user and item effects (heckrec.models._identification); above this, a 95% interval
 #: would span all of (-1, 1), and the fit warns that the design does not identify rho.
 STRUCTURAL_SE_LIMIT = 1.0
-#: rho_criterion="laplace": the rho grid climbed first, Brent's tolerance and the bounds
-#: in a = atanh(rho) (rho +-0.995), and the step of the curvature behind rho_se_.
+#: rho_criterion="laplace": the rho grid climbed first, the tolerance of the search and the
+#: bounds in a = atanh(rho) (rho +-0.995), and the step of the triplets behind the Newton
+#: steps and the curvature behind rho_se_.
 LAPLACE_GRID = np.array([-0.9, -0.6, -0.3, 0.0, 0.3, 0.6, 0.9])
 LAPLACE_XATOL = 1e-2
 LAPLACE_A_MAX = float(np.arctanh(0.995))
 LAPLACE_STEP = 0.1
-#: Half-width (in a) of the window a later evidence alternation's search starts in.
-LAPLACE_LOCAL = 0.2
+#: Newton steps on (a - LAPLACE_STEP, a, a + LAPLACE_STEP) triplets before Brent takes over.
+LAPLACE_NEWTON_STEPS = 5
 #: rho_criterion="evidence": MacKay rounds per evidence step (each a warm penalised fit),
 #: their stopping rule (|change of log precision|), and the alternations of evidence
 #: steps and rho searches.
@@ -490,13 +491,13 @@ class SelectionMFBase(BaseEstimator):
         """rho_ maximising the Laplace marginal likelihood (heckrec.models._laplace).
 
         Each evaluation is a penalised fit at a fixed a = atanh(rho), warm-started from
-        the last: a climb of a grid over rho in +-0.9 from 0, then bounded Brent around
-        its best point (:meth:`_search_rho`), then a +- LAPLACE_STEP for the curvature
+        the last: a climb of a grid over rho in +-0.9 from 0, then Newton steps on
+        triplets a +- LAPLACE_STEP (:meth:`_search_rho`), whose last gives the curvature
         behind rho_se_. With
         ``rho_criterion="evidence"`` the penalties are first moved to the evidence's
         stationary point at the current rho (MacKay's updates), and evidence steps and
         rho searches alternate until the penalties settle; a later search starts
-        around the last one's rho.
+        from the last one's rho.
         """
         inner = clone(self).set_params(fixed_rho=0.0 if self.fixed_rho is None
                                        else self.fixed_rho, warm_start=True,
@@ -549,8 +550,8 @@ class SelectionMFBase(BaseEstimator):
                 if evidence and not evidence_step(a_hat) and alternation > 0:
                     break  # the penalties stayed where the last search had them
                 # (later searches start from the last one's a: the precisions moved little)
-                profile, found, a_hat = self._search_rho(fit_at,
-                                                         a_hat if alternation else None)
+                profile, searched, a_hat = self._search_rho(fit_at,
+                                                            a_hat if alternation else None)
             at_boundary = abs(a_hat) > LAPLACE_A_MAX - 10 * LAPLACE_XATOL
             curvature = float("nan")
             if not at_boundary and self.compute_se:
@@ -579,7 +580,7 @@ class SelectionMFBase(BaseEstimator):
         self.rho_penalty_shift_ = float("nan")
         self.laplace_profile_ = np.array(sorted((float(np.tanh(a)), v)
                                                 for a, v in profile.items()))
-        self.converged_ = bool(self.converged_ and found.success)
+        self.converged_ = bool(self.converged_ and searched)
         if at_boundary:
             self._warn_degenerate(f"the Laplace marginal likelihood rises to the boundary "
                                   f"(rho_ = {self.rho_:+.4f})")
@@ -594,20 +595,27 @@ class SelectionMFBase(BaseEstimator):
 
     @staticmethod
     def _search_rho(log_marginal_at, around=None):
-        """a = atanh(rho) maximising log m: bounded Brent between the neighbours of the
-        best point of LAPLACE_GRID.
+        """a = atanh(rho) maximising log m, by the fewest penalised fits we could manage.
 
-        The grid is climbed from its centre: a point's neighbours are fitted, and the
-        climb moves to the better one until neither is better, so the far points (the
-        costliest fits) are fitted only where log m still rises towards them; on a
-        profile with one maximum on the grid this is the best grid point. ``around``: a
-        previous search's a, under prior precisions that have since moved a little; Brent
-        then first searches ``around +- LAPLACE_LOCAL``, and only a maximum at that
-        window's edge sends it to the grid.
+        1. Climb LAPLACE_GRID from its centre: fit a point's neighbours and move to the
+           better one until neither is better. The far points (the costliest fits) are
+           fitted only where log m still rises towards them; on a profile with one
+           maximum on the grid this stops at the best grid point.
+        2. Newton steps on triplets (a - h, a, a + h), h = LAPLACE_STEP, from the vertex
+           of the parabola through the best grid point and its neighbours, until a step
+           is below LAPLACE_XATOL. The last triplet is centred on the answer, so it also
+           gives the curvature behind rho_se_ without more fits.
+        3. Where that fails (a triplet not concave or not finite, no convergence in
+           LAPLACE_NEWTON_STEPS, a best grid point at an end, where log m may rise to the
+           boundary): bounded Brent between the best grid point's neighbours.
 
-        Returns the profile {a: log m}, scipy's result and the best evaluated a.
+        ``around``: a previous search's a, under prior precisions that have since moved
+        a little; step 2 is tried from there first, and the grid only if it fails.
+
+        Returns the profile {a: log m}, whether the search converged, and the best a.
         """
         profile = {}
+        h = LAPLACE_STEP
 
         def log_marginal(a):
             a = float(np.clip(a, -LAPLACE_A_MAX, LAPLACE_A_MAX))
@@ -615,20 +623,24 @@ class SelectionMFBase(BaseEstimator):
                 profile[a] = log_marginal_at(a)
             return profile[a]
 
-        def brent(low, high):
-            found = minimize_scalar(lambda a: -log_marginal(a), bounds=(low, high),
-                                    method="bounded", options={"xatol": LAPLACE_XATOL})
-            finite = {a: v for a, v in profile.items() if np.isfinite(v)}
-            return found, max(finite, key=finite.get) if finite else float("nan")
+        def newton(centre):
+            """The centre of a triplet whose Newton step is below tolerance, or None."""
+            for _ in range(LAPLACE_NEWTON_STEPS):
+                if abs(centre) + h > LAPLACE_A_MAX:
+                    return None
+                low, mid, high = (log_marginal(centre - h), log_marginal(centre),
+                                  log_marginal(centre + h))
+                curvature = (low - 2.0 * mid + high) / h**2
+                if not (np.isfinite(curvature) and curvature < 0):
+                    return None
+                step = float(np.clip(-(high - low) / (2.0 * h) / curvature, -2 * h, 2 * h))
+                if abs(step) < LAPLACE_XATOL:
+                    return centre
+                centre += step
+            return None
 
-        if around is not None:
-            low = max(around - LAPLACE_LOCAL, -LAPLACE_A_MAX)
-            high = min(around + LAPLACE_LOCAL, LAPLACE_A_MAX)
-            found, best = brent(low, high)
-            inside = all(abs(best - edge) > 2 * LAPLACE_XATOL or abs(edge) == LAPLACE_A_MAX
-                         for edge in (low, high))
-            if np.isfinite(best) and inside:
-                return profile, found, best
+        if around is not None and (found := newton(around)) is not None:
+            return profile, True, found
         grid = np.arctanh(LAPLACE_GRID)
 
         def value(j):
@@ -648,10 +660,20 @@ class SelectionMFBase(BaseEstimator):
                 raise FloatingPointError("the Laplace marginal likelihood is not finite at "
                                          "any rho of the grid (a row block is not positive "
                                          "definite)")
+        if 0 < best < grid.size - 1:
+            x, y = grid[best - 1:best + 2], [value(j) for j in (best - 1, best, best + 1)]
+            d1, d2 = (y[1] - y[0]) / (x[1] - x[0]), (y[2] - y[1]) / (x[2] - x[1])
+            if np.all(np.isfinite(y)) and d2 < d1:  # concave: the parabola has a vertex
+                # (x unevenly spaced)
+                vertex = 0.5 * (x[0] + x[1]) - d1 * (x[2] - x[0]) / (2.0 * (d2 - d1))
+                if (found := newton(float(np.clip(vertex, x[0], x[2])))) is not None:
+                    return profile, True, found
         low = grid[best - 1] if best > 0 else -LAPLACE_A_MAX
         high = grid[best + 1] if best < grid.size - 1 else LAPLACE_A_MAX
-        found, best_a = brent(low, high)
-        return profile, found, best_a
+        result = minimize_scalar(lambda a: -log_marginal(a), bounds=(low, high),
+                                 method="bounded", options={"xatol": LAPLACE_XATOL})
+        finite = {a: v for a, v in profile.items() if np.isfinite(v)}
+        return profile, bool(result.success), max(finite, key=finite.get)
 
     def _log_marginal(self, objective):
         """log m(a) at this fit: -F - 1/2 log det of the users' and items' Hessian blocks

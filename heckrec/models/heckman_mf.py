@@ -176,15 +176,16 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         penalised likelihood. ``"laplace"``: the penalties read as Gaussian priors on
         the users' and items' biases and factors, which are integrated out by
         Laplace's method (block-diagonal, one block per user and per item); rho_
-        maximises that marginal likelihood over a grid and bounded Brent steps, each
-        point a penalised fit at fixed rho (about 15-20 fits), and rho_se_ comes
+        maximises that marginal likelihood by a climb of a grid and Newton steps, each
+        point a penalised fit at fixed rho (``n_laplace_fits_``), and rho_se_ comes
         from its curvature in atanh(rho). It removes the incidental-parameter bias
         that runs the penalised rho_ away from 0, but only under a prior that fits
         the data. ``"evidence"``: the same, and the prior precisions are chosen by
         the same marginal likelihood with MacKay's updates, as in sklearn's
         BayesianRidge: one per score for the user biases, the item biases and the
-        factors (six; reg_factors and reg_bias are their starting values; about
-        20-80 fits; ``prior_precisions_``). Measured in docs/model.md. Both
+        factors (six; reg_factors and reg_bias are their starting values, so more
+        fits the further they are from the data's; ``prior_precisions_``). Measured in
+        docs/model.md and docs/benchmarks.md. Both
         need ``unobserved="listed"`` or ``"complement"`` (from the log, the unlisted
         pairs' curvature is swept by tiles), ``alpha=1`` and the numba backend. ``"auto"``
         (BivariateProbitMF's default): ``"evidence"`` for a biases-only model on those
