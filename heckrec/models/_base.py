@@ -628,8 +628,10 @@ class SelectionMFBase(BaseEstimator):
             for _ in range(LAPLACE_NEWTON_STEPS):
                 if abs(centre) + h > LAPLACE_A_MAX:
                     return None
-                low, mid, high = (log_marginal(centre - h), log_marginal(centre),
-                                  log_marginal(centre + h))
+                # the centre last: the fit then holds its state, from which the evidence's
+                # next precision update and the final fit start (a few iterations each)
+                low, high = log_marginal(centre - h), log_marginal(centre + h)
+                mid = log_marginal(centre)
                 curvature = (low - 2.0 * mid + high) / h**2
                 if not (np.isfinite(curvature) and curvature < 0):
                     return None
