@@ -85,10 +85,10 @@ if_not_identified, random_state, verbose
         the marginal likelihood, and rho maximises it. Measured (docs/model.md): issue
         13's simulated 1000 x 600 grid (rank-4 truth, rho 0.5) gives rho_ 0.509 +- 0.024 in
         about 3 penalised fits' time, where the penalised fit gives 0.911 +- 0.029; Coat
-        with a 5% MAR slice gives rho_ +0.10 to +0.19, a mean P(like) of 0.419 against
+        with a 5% MAR slice gives rho_ +0.10 to +0.20, a mean P(like) of 0.417 against
         the MAR share 0.402 and AUC 0.776 against NaiveMF's 0.773 over five slices.
         Without MAR ratings Coat's design does not identify rho (the evidence's free rho
-        is -0.53), so it is held at 0 (``if_not_identified``). In the combined objective the
+        is -0.52), so it is held at 0 (``if_not_identified``). In the combined objective the
         debiasing loss is the probit cross-entropy of the label against ``Phi(g_r)``.
         ``solver`` is ``"lbfgs"`` or ``"adam"`` (the block-Newton sweeps are written for
         the continuous likelihood only). ``solver="adam"`` is not
