@@ -266,7 +266,7 @@ class SelectionMFBase(BaseEstimator):
         """``rho_criterion`` with ``"auto"`` resolved: the evidence (marginal likelihood,
         precisions chosen from the data) for a biases-only model on the settings it is
         written for, where it costs a few fits; else the penalised likelihood (with
-        factors the evidence costs about 40 fits: docs/model.md)."""
+        factors the evidence costs about 20 fits: docs/benchmarks.md)."""
         if self.rho_criterion != "auto":
             return self.rho_criterion
         written_for = (self.n_factors == 0 and self.reg_rho == 0.0

@@ -50,7 +50,7 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
         earlier default (rank 8, ``reg_factors=100``) the factors shrank to nothing on
         Coat and on issue 13's simulated grid, so that fit was the biases-only one at
         more cost. With factors, pass ``rho_criterion="evidence"`` for a rho that
-        prices their flexibility (about 40 fits; docs/model.md).
+        prices their flexibility (about 20 penalised fits at rank 4; docs/benchmarks.md).
     likelihood : {"exact", "ghk", "mc"}, default="exact"
         How Phi2 is evaluated. ``"exact"``: Genz's Gauss-Legendre quadrature
         with a log-space tail integral (log Phi2 to 1.25e-14 * max(1, |log Phi2|)
