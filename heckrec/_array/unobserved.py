@@ -12,6 +12,26 @@ from .heckman_continuous import log_ndtr_mills, tile_scores
 TILE_PAIRS = 4_000_000
 
 
+def unlisted_tiles(xp, special, mu, bu, bi, P, Q, log_ptr, log_items, user_start,
+                   user_stop, tile_pairs=TILE_PAIRS):
+    """Tiles of users [a, b) x every item, for the terms of the unlisted pairs.
+
+    ``log_ptr`` / ``log_items``: CSR of the logged items by user code (``log_ptr`` has
+    n_users + 1 entries). Yields ``(a, b, g, log Phi(-g), phi(g) / Phi(-g), logged)``
+    per tile of about ``tile_pairs`` grid pairs, g the selection scores of the tile and
+    ``logged`` the (row, item) index of its logged pairs, which a caller zeroes: they are
+    observed, not in the unlisted term.
+    """
+    rows = max(1, tile_pairs // max(1, Q.shape[0]))
+    for a in range(user_start, user_stop, rows):
+        b = min(a + rows, user_stop)
+        g = tile_scores(mu, bu, bi, P, Q, a, b)
+        log_cdf, mills = log_ndtr_mills(xp, special, -g)
+        lo, hi = int(log_ptr[a]), int(log_ptr[b])
+        logged = (xp.repeat(xp.arange(b - a), xp.diff(log_ptr[a:b + 1])), log_items[lo:hi])
+        yield a, b, g, log_cdf, mills, logged
+
+
 def unobserved_loglik_grad(xp, special, mu, bu, bi, P, Q, log_ptr, log_items,
                            user_start, user_stop):
     """Sum of log Phi(-g_o) over the unlisted pairs of users [user_start, user_stop).
@@ -20,20 +40,14 @@ def unobserved_loglik_grad(xp, special, mu, bu, bi, P, Q, log_ptr, log_items,
     n_users + 1 entries). Returns ``(ll, g_mu, g_bu, g_bi, g_P, g_Q)``; the user rows
     outside the range are 0.
     """
-    n_items = Q.shape[0]
     g_bu, g_P = xp.zeros_like(bu), xp.zeros_like(P)
     g_bi, g_Q = xp.zeros_like(bi), xp.zeros_like(Q)
     ll = 0.0
-    rows = max(1, TILE_PAIRS // max(1, n_items))
-    for a in range(user_start, user_stop, rows):
-        b = min(a + rows, user_stop)
-        G = tile_scores(mu, bu, bi, P, Q, a, b)
-        lc, mills = log_ndtr_mills(xp, special, -G)
+    for a, b, _, lc, mills, logged in unlisted_tiles(xp, special, mu, bu, bi, P, Q, log_ptr,
+                                                     log_items, user_start, user_stop):
         d = -mills
-        lo, hi = int(log_ptr[a]), int(log_ptr[b])
-        tile_rows = xp.repeat(xp.arange(b - a), xp.diff(log_ptr[a:b + 1]))
-        lc[tile_rows, log_items[lo:hi]] = 0.0  # logged pairs are observed, not in this term
-        d[tile_rows, log_items[lo:hi]] = 0.0
+        lc[logged] = 0.0
+        d[logged] = 0.0
         ll += float(lc.sum())
         g_bu[a:b] = d.sum(axis=1)
         g_bi += d.sum(axis=0)

@@ -39,7 +39,7 @@ import numpy as np
 import scipy.sparse
 import scipy.special
 
-from .._array.heckman_continuous import log_ndtr_mills, tile_scores
+from .._array.unobserved import unlisted_tiles
 
 #: Step of the central differences of the per-pair derivatives behind W_pair.
 CURVATURE_STEP = 1e-4
@@ -108,14 +108,11 @@ def unlisted_selection_blocks(p, pairs):
     outer_item = (x_item[:, :, None] * x_item[:, None, :]).reshape(pairs.n_items, d * d)
     users = np.zeros((pairs.n_users, d * d))
     items = np.zeros((pairs.n_items, d * d))
-    rows = max(1, UNLISTED_TILE // max(1, pairs.n_items))
-    for a in range(0, pairs.n_users, rows):
-        b = min(a + rows, pairs.n_users)
-        g = tile_scores(p.mu_o, p.bu_o, p.bi_o, p.P_o, p.Q_o, a, b)
-        _, mills = log_ndtr_mills(np, scipy.special, -g)
+    for a, b, g, _, mills, logged in unlisted_tiles(
+            np, scipy.special, p.mu_o, p.bu_o, p.bi_o, p.P_o, p.Q_o, pairs.user_ptr,
+            pairs.items, 0, pairs.n_users, UNLISTED_TILE):
         w = mills * (mills - g)
-        lo, hi = pairs.user_ptr[a], pairs.user_ptr[b]
-        w[pairs.users[lo:hi] - a, pairs.items[lo:hi]] = 0.0  # logged: observed, not here
+        w[logged] = 0.0
         users[a:b] = w @ outer_item
         items += w.T @ outer_user[a:b]
     return users.reshape(-1, d, d), items.reshape(-1, d, d)
