@@ -30,6 +30,7 @@ Run: python benchmarks/bench_scale.py [--quick]   (--quick: 3,000 x 1,000)
      python benchmarks/bench_scale.py --universe [USERS]
 """
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -112,6 +113,17 @@ def run_child(mode, folder, rank, params=None):
     return result
 
 
+@contextlib.contextmanager
+def saved_log(X, r):
+    """A temporary folder holding X.npy and r.npy, which each child process loads. The
+    arrays are not held while it is open, so a caller can free them for the child."""
+    with tempfile.TemporaryDirectory() as folder:
+        np.save(Path(folder) / "X.npy", X)
+        np.save(Path(folder) / "r.npy", r)
+        del X, r
+        yield folder
+
+
 def correction_columns(fix):
     """The table columns of a child's ``bias_corrected_rho`` result."""
     return {"corrected rho": f"{fix['estimate']:+.4f} +- {fix['se']:.4f}",
@@ -129,9 +141,7 @@ def universe():
                                  density=0.01, random_state=0)
     print(f"log: {X.shape[0]:,} observed of {n_users * n_items:,} pairs, simulated in "
           f"{time.perf_counter() - start:.0f} s", flush=True)
-    with tempfile.TemporaryDirectory() as folder:
-        np.save(Path(folder) / "X.npy", X)
-        np.save(Path(folder) / "r.npy", r)
+    with saved_log(X, r) as folder:
         n_observed = X.shape[0]
         del X, r
         result = run_child("sampled", folder, rank, {"correct": True} if CORRECTED else None)
@@ -157,9 +167,7 @@ def universe():
 def corrected(X, r):
     """The log fitted at two penalties, each with bias_corrected_rho (``--corrected``)."""
     rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        np.save(Path(folder) / "X.npy", X)
-        np.save(Path(folder) / "r.npy", r)
+    with saved_log(X, r) as folder:
         for params in ({}, {"reg_factors": 10.0}):
             result = run_child("complement", folder, 4, {**params, "correct": True})
             fix = result["corrected"]
@@ -182,9 +190,7 @@ def corrected(X, r):
 def evidence(X, r):
     """The log fitted by the penalised default and by the evidence (``--evidence``)."""
     rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        np.save(Path(folder) / "X.npy", X)
-        np.save(Path(folder) / "r.npy", r)
+    with saved_log(X, r) as folder:
         for criterion in ("penalised", "evidence"):
             result = run_child("complement", folder, 4, {"rho_criterion": criterion})
             chosen = result["precisions"]
@@ -218,9 +224,7 @@ def main():
     if EVIDENCE:
         return evidence(X, r)
     rows = []
-    with tempfile.TemporaryDirectory() as folder:
-        np.save(Path(folder) / "X.npy", X)
-        np.save(Path(folder) / "r.npy", r)
+    with saved_log(X, r) as folder:
         for mode in ("complement", "listed"):
             result = run_child(mode, folder, 4)
             rows.append({"X lists": "the log" if mode == "complement" else "every pair",
