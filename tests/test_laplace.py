@@ -8,7 +8,7 @@ import pytest
 from heckrec import BivariateProbitMF, HeckmanMFRegressor
 from heckrec.datasets import make_selection_mf
 from heckrec.exceptions import NotIdentifiedWarning
-from heckrec.models._base import LAPLACE_A_MAX, LAPLACE_XATOL, SelectionMFBase
+from heckrec.models._base import LAPLACE_A_MAX, LAPLACE_GRID, LAPLACE_XATOL, SelectionMFBase
 
 
 def _dense_row_logdet(est, X, r, o, **fit_params):
@@ -84,14 +84,12 @@ def test_log_marginal_from_the_log_equals_the_listed_grids(cls):
     logged = o == 1
     assert np.unique(X[logged, 0]).size == 40 and np.unique(X[logged, 1]).size == 30
     kw = dict(reg_factors=2.0, reg_bias=0.5, rho_criterion="laplace", random_state=0)
+    data = {"listed": (X, r, o), "complement": (X[logged], r[logged])}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fixed = [cls(1, fixed_rho=0.4, compute_se=False, unobserved=mode, **kw).fit(
-                 *((X, r, o) if mode == "listed" else (X[logged], r[logged])))
-                 for mode in ("listed", "complement")]
-        free = [cls(1, unobserved=mode, **kw).fit(
-                *((X, r, o) if mode == "listed" else (X[logged], r[logged])))
-                for mode in ("listed", "complement")]
+                 *data[mode]) for mode in data]
+        free = [cls(1, unobserved=mode, **kw).fit(*data[mode]) for mode in data]
     assert fixed[1].log_marginal_ == pytest.approx(fixed[0].log_marginal_, rel=1e-6)
     assert free[1].rho_ == pytest.approx(free[0].rho_, abs=1e-4)
     assert free[1].rho_se_ == pytest.approx(free[0].rho_se_, rel=1e-3)
@@ -271,12 +269,13 @@ def _counted(f):
 @pytest.mark.parametrize("peak", [-1.2, -0.2, 0.45, 1.0])
 def test_rho_search_climbs_to_the_maximum_without_the_far_grid_points(peak):
     # a concave log m in a = atanh(rho): the climb goes from the centre to the best grid
-    # point, Brent finds the peak to its tolerance, and the grid points fitted are those
-    # on the way and one beyond
+    # point, the Newton steps (Brent at an end of the grid) find the peak to the search's
+    # tolerance, and the grid points fitted are those on the way and one beyond
     f, calls = _counted(lambda a: -50.0 * (a - peak) ** 2)
-    profile, found, best = SelectionMFBase._search_rho(f)
+    profile, converged, best = SelectionMFBase._search_rho(f)
+    assert converged
     assert best == pytest.approx(peak, abs=2 * LAPLACE_XATOL)
-    grid = np.arctanh([-0.9, -0.6, -0.3, 0.0, 0.3, 0.6, 0.9])
+    grid = np.arctanh(LAPLACE_GRID)
     j = int(np.argmin(np.abs(grid - peak)))
     fitted = {int(np.flatnonzero(np.isclose(grid, a))[0]) for a in calls
               if np.isclose(grid, a).any()}
@@ -284,12 +283,13 @@ def test_rho_search_climbs_to_the_maximum_without_the_far_grid_points(peak):
     assert len(calls) < 7 + 8  # the whole grid and Brent's steps, before
 
 
-def test_rho_search_from_a_previous_rho_stays_in_its_window():
+def test_rho_search_from_a_previous_rho_fits_only_near_it():
+    # the Newton triplets start at the previous rho: every fit within 0.2 of it
     f, calls = _counted(lambda a: -50.0 * (a - 0.5) ** 2)
     _, _, best = SelectionMFBase._search_rho(f, around=0.45)
     assert best == pytest.approx(0.5, abs=2 * LAPLACE_XATOL)
     assert all(abs(a - 0.45) <= 0.2 + 1e-12 for a in calls)
-    # a maximum outside the window sends it back to the grid, which finds it
+    # a maximum the steps do not reach sends it back to the grid, which finds it
     f, calls = _counted(lambda a: -50.0 * (a + 0.8) ** 2)
     _, _, best = SelectionMFBase._search_rho(f, around=0.45)
     assert best == pytest.approx(-0.8, abs=2 * LAPLACE_XATOL)
