@@ -13,10 +13,12 @@ import warnings
 import numpy as np
 import pytest
 from scipy.special import log_ndtr, ndtr
+from scipy.stats import norm
 from sklearn.exceptions import NotFittedError
 
 from heckrec import BivariateProbitMF, HeckmanMFRegressor
 from heckrec.datasets import make_selection_mf
+from heckrec.models import _laplace
 from heckrec.models._complement import unobserved_term
 from heckrec.models._layout import ParamLayout
 from heckrec.models._pairs import PairSet
@@ -393,3 +395,27 @@ def test_make_selection_log_rejects_bad_arguments(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         make_selection_log(20, 10, **kwargs)
+
+
+def _dense_selection_blocks(p, unlisted):
+    """The unlisted pairs' selection blocks from the dense grid, curvature by scipy:
+    -d2/dg2 log Phi(-g) = m (m - g), m = pdf(g) / sf(g)."""
+    G = p.mu_o + p.bu_o[:, None] + p.bi_o[None, :] + p.P_o @ p.Q_o.T
+    m = norm.pdf(G) / norm.sf(G)
+    W = np.where(unlisted, m * (m - G), 0.0)
+    x_user = np.hstack([np.ones((G.shape[0], 1)), p.P_o])
+    x_item = np.hstack([np.ones((G.shape[1], 1)), p.Q_o])
+    return (np.einsum("ui,ia,ib->uab", W, x_item, x_item),
+            np.einsum("ui,ua,ub->iab", W, x_user, x_user))
+
+
+def test_unlisted_curvature_blocks_match_the_dense_grid(monkeypatch):
+    """The Laplace blocks' tiles (a few users per tile here) equal the dense grid's
+    blocks summed pair by pair (1e-10 relative)."""
+    pairs, layout, theta, unlisted = _log_problem()
+    p = layout.unpack(theta)
+    monkeypatch.setattr(_laplace, "UNLISTED_TILE", 5 * pairs.n_items)
+    users, items = _laplace.unlisted_selection_blocks(p, pairs)
+    dense_users, dense_items = _dense_selection_blocks(p, unlisted)
+    np.testing.assert_allclose(users, dense_users, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(items, dense_items, rtol=1e-10, atol=1e-12)

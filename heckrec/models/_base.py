@@ -473,9 +473,9 @@ class SelectionMFBase(BaseEstimator):
     def _laplace_requirements(self):
         """(name, value, allowed values) of the settings the marginal likelihood is
         written for: its row blocks sum every pair's curvature in-process, the listed
-        pairs one by one and the log's complement by tiles (a sample of it is not the
-        complement's curvature)."""
-        return (("unobserved", self.unobserved, ("listed", "complement")),
+        pairs one by one, the log's complement by tiles and a sample of it by its
+        weighted draws."""
+        return (("unobserved", self.unobserved, ("listed", "complement", "sampled")),
                 ("alpha", self.alpha, (1.0,)), ("backend", self.backend, ("numba",)))
 
     def _check_laplace(self, criterion):
@@ -505,6 +505,11 @@ class SelectionMFBase(BaseEstimator):
         for name in ("classes_", "_draws"):  # set by a subclass's fit before this one
             if hasattr(self, name):
                 setattr(inner, name, getattr(self, name))
+        if self.unobserved == "sampled" and not isinstance(self.random_state, Integral):
+            # log m at two rhos compares fits of one data set: every fit of the search
+            # draws the same sample of the unlisted pairs
+            inner.set_params(random_state=int(check_random_state(self.random_state)
+                                              .randint(2**31 - 1)))
         evidence = criterion == "evidence"
         n_fits = 0
 
@@ -967,7 +972,9 @@ class SelectionMFBase(BaseEstimator):
         if sample is not None and np.all(np.isfinite(cov)):
             # unobserved="sampled": the sampling's own variance, H^-1 V H^-1 (_sampled)
             design = design_variance(self.theta_, self._layout, sample, columns)
-            info["design_share"] = float(design[0, 0] / (cov[0, 0] + design[0, 0]))
+            if names[0] == "a":  # rho's share; a fit at fixed rho (the marginal
+                # likelihood's included) has none to report
+                info["design_share"] = float(design[0, 0] / (cov[0, 0] + design[0, 0]))
             cov = cov + design
         info["seconds"] = time.perf_counter() - start
         self.se_info_ = info

@@ -39,7 +39,9 @@ import numpy as np
 import scipy.sparse
 import scipy.special
 
+from .._array.heckman_continuous import log_ndtr_mills
 from .._array.unobserved import unlisted_tiles
+from ._sampled import user_chunks
 
 #: Step of the central differences of the per-pair derivatives behind W_pair.
 CURVATURE_STEP = 1e-4
@@ -49,7 +51,8 @@ EVIDENCE_MIN, EVIDENCE_MAX = 1e-3, 1e5
 #: 2k+2) arrays, 80 MB at rank 4 (at 1 << 17 they took the evidence's fit of a
 #: Yahoo-shaped log from 481 MB, the penalised fit's peak, to 805 MB).
 CHUNK = 1 << 15
-#: Grid pairs per tile of the unlisted pairs' curvature (four arrays of this size).
+#: Grid pairs (or sampled draws) per tile of the unlisted pairs' curvature (four arrays
+#: of this size).
 UNLISTED_TILE = 1 << 19
 
 
@@ -88,14 +91,19 @@ def _accumulate(rows, n_rows, x_o, x_r, w_oo, w_or, w_rr, out):
 
 
 def unlisted_selection_blocks(p, pairs):
-    """The unlisted pairs' part of every user's and item's selection block, by tiles.
+    """The unlisted pairs' part of every user's and item's selection block.
 
-    Under ``unobserved="complement"`` every pair of the grid that the log does not list
-    adds log Phi(-g_o), whose curvature w = -d2/dg_o2 log Phi(-g_o) = m (m - g_o),
-    m = phi(g_o) / Phi(-g_o), enters its user's block as w [1, q_i][1, q_i]^T (bias and
-    factors of g_o) and its item's as w [1, p_u][1, p_u]^T. Swept as the likelihood's
-    term is (tiles of users x every item, the logged pairs zeroed), so the grid is never
-    held: two products per tile with the rows' outer products.
+    Every pair that the log does not list adds log Phi(-g_o), whose curvature
+    w = -d2/dg_o2 log Phi(-g_o) = m (m - g_o), m = phi(g_o) / Phi(-g_o), enters its
+    user's block as w [1, q_i][1, q_i]^T (bias and factors of g_o) and its item's as
+    w [1, p_u][1, p_u]^T. With W the users x items matrix of these curvatures, that is
+    W [1, Q][1, Q]^T-rows for the users and W^T of the same for the items: two
+    products per tile of W with the rows' outer products, so W is never held whole.
+
+    ``unobserved="complement"``: W is swept by dense tiles of users x every item, the
+    logged pairs zeroed, as the likelihood's term is. ``unobserved="sampled"``: W is the
+    sample's, sparse, each draw's curvature times its weight (the Hansen-Hurwitz
+    estimate the likelihood's term uses, unbiased for the complement's blocks).
 
     Returns
     -------
@@ -108,14 +116,38 @@ def unlisted_selection_blocks(p, pairs):
     outer_item = (x_item[:, :, None] * x_item[:, None, :]).reshape(pairs.n_items, d * d)
     users = np.zeros((pairs.n_users, d * d))
     items = np.zeros((pairs.n_items, d * d))
+    tiles = (_sampled_curvature(p, pairs) if pairs.sample is not None
+             else _complement_curvature(p, pairs))
+    for a, b, w in tiles:
+        users[a:b] = w @ outer_item
+        items += w.T @ outer_user[a:b]
+    return users.reshape(-1, d, d), items.reshape(-1, d, d)
+
+
+def _complement_curvature(p, pairs):
+    """(a, b, W[a:b]) dense tiles of the unlisted pairs' curvatures, logged pairs 0."""
     for a, b, g, _, mills, logged in unlisted_tiles(
             np, scipy.special, p.mu_o, p.bu_o, p.bi_o, p.P_o, p.Q_o, pairs.user_ptr,
             pairs.items, 0, pairs.n_users, UNLISTED_TILE):
         w = mills * (mills - g)
         w[logged] = 0.0
-        users[a:b] = w @ outer_item
-        items += w.T @ outer_user[a:b]
-    return users.reshape(-1, d, d), items.reshape(-1, d, d)
+        yield a, b, w
+
+
+def _sampled_curvature(p, pairs):
+    """(a, b, W[a:b]) sparse rows of the sample's weighted curvatures (a pair drawn
+    twice counts twice, as in the likelihood's sum)."""
+    sample = pairs.sample
+    for a, b in user_chunks(sample.ptr, 0, pairs.n_users, UNLISTED_TILE):
+        lo, hi = sample.ptr[a], sample.ptr[b]
+        users = np.repeat(np.arange(a, b), np.diff(sample.ptr[a:b + 1]))
+        items = sample.items[lo:hi]
+        g = (p.mu_o + p.bu_o[users] + p.bi_o[items]
+             + np.einsum("nk,nk->n", p.P_o[users], p.Q_o[items]))
+        _, mills = log_ndtr_mills(np, scipy.special, -g)
+        w = sample.weight[users] * mills * (mills - g)
+        yield a, b, scipy.sparse.csr_matrix((w, items, sample.ptr[a:b + 1] - lo),
+                                            shape=(b - a, pairs.n_items))
 
 
 def row_block_logdet(layout, p, penalty, listed, extra=None, unlisted=None):

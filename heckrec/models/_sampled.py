@@ -87,7 +87,7 @@ class UnobservedSample:
         rank = np.arange(order.size) - pairs.user_ptr[users_sorted]
         keys = users_sorted * n_items + items_sorted - rank
         items = np.empty(int(ptr[-1]), dtype=np.int32)
-        for a, b in _chunks(ptr, 0, pairs.n_users):
+        for a, b in user_chunks(ptr, 0, pairs.n_users):
             users = np.repeat(np.arange(a, b), m[a:b])
             offset = np.arange(ptr[a], ptr[b]) - ptr[users]  # 0.. m_u - 1 within a user
             j = np.where(census[users], offset,
@@ -118,7 +118,7 @@ def sample_generator(random_state):
     return np.random.default_rng(check_random_state(random_state).randint(2**31 - 1))
 
 
-def _chunks(ptr, start, stop, size=DRAW_CHUNK):
+def user_chunks(ptr, start, stop, size=DRAW_CHUNK):
     """Ranges of users [a, b) holding at most ``size`` draws each (at least one user)."""
     a = start
     while a < stop:
@@ -168,7 +168,7 @@ def design_variance(theta, layout, sample, columns):
     V = np.zeros((m, m))
     counts = np.diff(sample.ptr)
     n_users = counts.size
-    for a, b in _chunks(sample.ptr, 0, n_users, DESIGN_CHUNK):
+    for a, b in user_chunks(sample.ptr, 0, n_users, DESIGN_CHUNK):
         users = np.repeat(np.arange(a, b), counts[a:b])
         items = sample.items[sample.ptr[a]:sample.ptr[b]]
         P_u, Q_i = p.P_o[users], p.Q_o[items]

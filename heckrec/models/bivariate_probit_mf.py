@@ -77,8 +77,8 @@ if_not_identified, random_state, verbose
         As in :class:`heckrec.HeckmanMFRegressor`, except ``reg_bias=0.1`` and
         ``rho_criterion="auto"`` (``reg_factors=100.0`` as there). ``"auto"`` is
         ``"evidence"`` where it is written for and cheap: a biases-only model
-        (``n_factors=0``) on a listed grid or its log (``unobserved="listed"`` or
-        ``"complement"``), ``backend="numba"``,
+        (``n_factors=0``) on a listed grid, its log or a sample of it (any
+        ``unobserved``), ``backend="numba"``,
         ``alpha=1``, ``likelihood="exact"``, ``reg_rho=0``; elsewhere ``"penalised"``.
         ``rho_criterion_`` says which was used. Under the evidence ``reg_bias`` is only the
         starting precision: each score's user and item biases get their own, chosen by

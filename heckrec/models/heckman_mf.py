@@ -186,8 +186,10 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         factors (six; reg_factors and reg_bias are their starting values, so more
         fits the further they are from the data's; ``prior_precisions_``). Measured in
         docs/model.md and docs/benchmarks.md. Both
-        need ``unobserved="listed"`` or ``"complement"`` (from the log, the unlisted
-        pairs' curvature is swept by tiles), ``alpha=1`` and the numba backend. ``"auto"``
+        need ``alpha=1`` and the numba backend; from the log the unlisted pairs'
+        curvature is swept by tiles (``"complement"``) or estimated from the sample's
+        weighted draws (``"sampled"``, whose rho_se_ then leaves the sample's variance
+        out: docs/scaling.md). ``"auto"``
         (BivariateProbitMF's default): ``"evidence"`` for a biases-only model on those
         settings (and ``reg_rho=0``, an exact likelihood), where it costs a few fits,
         else ``"penalised"``. The criterion used is ``rho_criterion_``.
@@ -254,8 +256,9 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         The minimised objective: penalty minus ``loglik_``.
     se_info_ : dict
         How the standard errors were computed: CG iterations per solve,
-        whether CG converged, seconds taken, and with ``unobserved="sampled"``
-        ``design_share``: the sampling's share of rho's variance (atanh scale).
+        whether CG converged, seconds taken, and with ``unobserved="sampled"`` and
+        rho estimated by the penalised fit ``design_share``: the sampling's share of
+        rho's variance (atanh scale).
     n_pairs_, n_observed_, n_users_, n_items_ : int
         Sizes of the training data (n_pairs_ counts the unlisted pairs of a log).
     n_sampled_ : int
