@@ -11,7 +11,9 @@ With ``--universe [USERS]``: the 1e9-pair universe of issue 15 (100,000 users x 
 items by default, density 0.01, so about 1e7 observed, rank 8, rho = 0.5), too large to
 sweep at every pass, fitted with ``unobserved="sampled"`` at its defaults (ratio 10); a
 smaller USERS count is a pilot of the same design. With ``--corrected`` as well, the fit
-is followed by ``bias_corrected_rho``.
+is followed by ``bias_corrected_rho``; with ``--evidence`` as well, rho and the prior
+precisions are chosen by the marginal likelihood (its row blocks from the sample's
+weighted draws) instead.
 
 With ``--corrected``: the same Yahoo-shaped log fitted from the log at the default
 penalties and at reg_factors 10 (the default's 100 shrinks the rank-4 factors far below
@@ -27,7 +29,7 @@ search over rho is a penalised fit at fixed rho), beside the penalised default.
 Run: python benchmarks/bench_scale.py [--quick]   (--quick: 3,000 x 1,000)
      python benchmarks/bench_scale.py --corrected [--quick]
      python benchmarks/bench_scale.py --evidence [--quick]
-     python benchmarks/bench_scale.py --universe [USERS]
+     python benchmarks/bench_scale.py --universe [USERS] [--corrected | --evidence]
 """
 
 import contextlib
@@ -144,24 +146,34 @@ def universe():
     with saved_log(X, r) as folder:
         n_observed = X.shape[0]
         del X, r
-        result = run_child("sampled", folder, rank, {"correct": True} if CORRECTED else None)
+        params = ({"correct": True} if CORRECTED else
+                  {"rho_criterion": "evidence"} if EVIDENCE else None)
+        result = run_child("sampled", folder, rank, params)
+    share = result["design_share"]  # rho's share; none where rho was not a parameter
     row = {"users x items": f"{n_users:,} x {n_items:,}", "observed": f"{n_observed:,}",
+           "rho_criterion": result["criterion"], "penalised fits": result["n_fits"],
            "sampled unlisted pairs": f"{result['n_sampled']:,}",
            "fit s (with SEs)": f"{result['seconds']:.0f}",
            "of which SEs s": f"{result['se_seconds'] or 0:.0f}",
            "peak RSS MB": f"{result['peak_MB']:.0f}",
            "factor RMS": f"{result['factor_rms']:.4f}",
            "rho_ (truth 0.5)": f"{result['rho']:+.4f} +- {result['rho_se']:.4f}",
-           "design share of var": f"{result['design_share']:.3f}",
+           "design share of var": "" if share is None else f"{share:.3f}",
            "iterations": result["n_iter"], "converged": result["converged"],
            "warnings": ", ".join(result["warnings"]) or "none"}
     fix = result["corrected"]
     if fix is not None:
         row.update({"correction s": f"{fix['seconds']:.0f}", **correction_columns(fix)})
     name = "scale_universe" if n_users == 100_000 else "scale_universe_pilot"
-    write(name + ("_corrected" if CORRECTED else ""), [row], list(row),
+    if EVIDENCE:
+        chosen = result["precisions"]
+        row["prior precisions"] = ", ".join(f"{g} {v:.3g}" for g, v in chosen.items())
+    write(name + ("_corrected" if CORRECTED else "_evidence" if EVIDENCE else ""), [row],
+          list(row),
           note=f"HeckmanMFRegressor(n_factors={rank}, unobserved='sampled') defaults otherwise "
-               "(unobserved_ratio 10); the fit in its own process (peak RSS = its ru_maxrss).")
+               "(unobserved_ratio 10); the fit in its own process (peak RSS = its ru_maxrss)."
+               + (" The evidence's rho_se_ (curvature of log m) leaves the sample's variance "
+                  "out." if EVIDENCE else ""))
 
 
 def corrected(X, r):
