@@ -78,3 +78,35 @@ def write(name, rows, columns, note=""):
     print(text)
     (RESULTS / f"{name}.md").write_text(text)
     (RESULTS / f"{name}.json").write_text(json.dumps(rows, indent=1))
+
+
+def fit_keeping_objective(est, X, r, o):
+    """Fit ``est`` quietly and return the penalised objective it minimised (for the dense
+    Hessian checks of the Laplace approximation)."""
+    import warnings
+
+    captured = {}
+    finish = est._finish_fit
+
+    def keep_objective(objective, y):
+        captured["objective"] = objective
+        return finish(objective, y)
+
+    est._finish_fit = keep_objective
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X, r, o)
+    return captured["objective"]
+
+
+def dense_row_hessian(objective, theta, layout, step=1e-5):
+    """The dense Hessian of ``objective`` in every user's and item's parameters (the
+    prior groups), by central differences of its analytic gradient, symmetrised."""
+    rows = np.concatenate(list(layout.prior_groups().values()))
+    H = np.empty((rows.size, rows.size))
+    for j, col in enumerate(rows):
+        up, down = theta.copy(), theta.copy()
+        up[col] += step
+        down[col] -= step
+        H[:, j] = (objective.full(up)[1][rows] - objective.full(down)[1][rows]) / (2 * step)
+    return 0.5 * (H + H.T)

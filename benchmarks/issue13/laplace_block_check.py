@@ -6,12 +6,16 @@ H_rows (every user-item cross term, from differenced analytic gradients of the o
 
 Usage: python benchmarks/issue13/laplace_block_check.py
 """
-import warnings
+import sys
+from pathlib import Path
 
 import numpy as np
 
 from heckrec import BivariateProbitMF
 from heckrec.datasets import make_selection_mf
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import dense_row_hessian, fit_keeping_objective  # noqa: E402
 
 X, r, o, _ = make_selection_mf(300, 200, n_factors=0, rho=0.6, density=0.1, outcome="binary",
                                random_state=0)
@@ -19,27 +23,10 @@ print("| rho | log m, blocks | log m, dense | blocks - dense |\n|---|---|---|---
 for rho in (0.0, 0.3, 0.6, 0.9):
     est = BivariateProbitMF(0, reg_bias=10.0, fixed_rho=rho, rho_criterion="laplace",
                             compute_se=False, random_state=0)
-    captured = {}
-    finish = est._finish_fit
-
-    def hook(objective, y, finish=finish):
-        captured["objective"] = objective
-        return finish(objective, y)
-
-    est._finish_fit = hook
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        est.fit(X, r, o)
-    objective, theta, layout = captured["objective"], est.theta_, est._layout
+    objective = fit_keeping_objective(est, X, r, o)
+    theta, layout = est.theta_, est._layout
     rows = np.concatenate(list(layout.prior_groups().values()))
-    h = 1e-5
-    H = np.empty((rows.size, rows.size))
-    for j, col in enumerate(rows):
-        up, down = theta.copy(), theta.copy()
-        up[col] += h
-        down[col] -= h
-        H[:, j] = (objective.full(up)[1][rows] - objective.full(down)[1][rows]) / (2 * h)
-    H = 0.5 * (H + H.T)
+    H = dense_row_hessian(objective, theta, layout)
     prior = objective.penalty[rows]
     dense = (-est.objective_ - 0.5 * np.linalg.slogdet(H)[1]
              + 0.5 * float(np.log(prior[prior > 0]).sum()))
