@@ -288,13 +288,14 @@ def test_issue13_binary_grid_at_the_defaults():
     assert 0.01 < est.rho_se_ < 0.05
 
 
-@pytest.mark.parametrize("params", [{"n_factors": 2}, {"unobserved": "sampled"},
+@pytest.mark.parametrize("params", [{"n_factors": 2}, {"backend": "dask"},
                                     {"alpha": 0.5}, {"likelihood": "ghk"}, {"reg_rho": 1.0}])
 def test_auto_is_the_penalised_fit_where_the_evidence_is_not_written_for(params):
     est = BivariateProbitMF(**params)
     assert est.rho_criterion == "auto"
     assert est._resolved_rho_criterion() == "penalised"
-    assert BivariateProbitMF()._resolved_rho_criterion() == "evidence"
+    for unobserved in ("listed", "complement", "sampled"):  # from the grid, log or sample
+        assert BivariateProbitMF(unobserved=unobserved)._resolved_rho_criterion() == "evidence"
 
 
 def test_reg_rho_shrinks_rho_towards_zero(biases_small):
