@@ -96,9 +96,10 @@ def unlisted_selection_blocks(p, pairs):
     Every pair that the log does not list adds log Phi(-g_o), whose curvature
     w = -d2/dg_o2 log Phi(-g_o) = m (m - g_o), m = phi(g_o) / Phi(-g_o), enters its
     user's block as w [1, q_i][1, q_i]^T (bias and factors of g_o) and its item's as
-    w [1, p_u][1, p_u]^T. With W the users x items matrix of these curvatures, that is
-    W [1, Q][1, Q]^T-rows for the users and W^T of the same for the items: two
-    products per tile of W with the rows' outer products, so W is never held whole.
+    w [1, p_u][1, p_u]^T. With W the users x items matrix of these curvatures and the
+    rows' outer products flattened to (k + 1)^2 columns, the users' blocks are W times
+    the items' and the items' blocks W^T times the users': two products per tile of W,
+    so W is never held whole.
 
     ``unobserved="complement"``: W is swept by dense tiles of users x every item, the
     logged pairs zeroed, as the likelihood's term is. ``unobserved="sampled"``: W is the
