@@ -39,9 +39,8 @@ import numpy as np
 import scipy.sparse
 import scipy.special
 
-from .._array.heckman_continuous import log_ndtr_mills
 from .._array.unobserved import unlisted_tiles
-from ._sampled import user_chunks
+from ._sampled import sampled_draws
 
 #: Step of the central differences of the per-pair derivatives behind W_pair.
 CURVATURE_STEP = 1e-4
@@ -139,15 +138,9 @@ def _sampled_curvature(p, pairs):
     """(a, b, W[a:b]) sparse rows of the sample's weighted curvatures (a pair drawn
     twice counts twice, as in the likelihood's sum)."""
     sample = pairs.sample
-    for a, b in user_chunks(sample.ptr, 0, pairs.n_users, UNLISTED_TILE):
-        lo, hi = sample.ptr[a], sample.ptr[b]
-        users = np.repeat(np.arange(a, b), np.diff(sample.ptr[a:b + 1]))
-        items = sample.items[lo:hi]
-        g = (p.mu_o + p.bu_o[users] + p.bi_o[items]
-             + np.einsum("nk,nk->n", p.P_o[users], p.Q_o[items]))
-        _, mills = log_ndtr_mills(np, scipy.special, -g)
+    for a, b, users, items, g, mills in sampled_draws(p, sample, UNLISTED_TILE):
         w = sample.weight[users] * mills * (mills - g)
-        yield a, b, scipy.sparse.csr_matrix((w, items, sample.ptr[a:b + 1] - lo),
+        yield a, b, scipy.sparse.csr_matrix((w, items, sample.ptr[a:b + 1] - sample.ptr[a]),
                                             shape=(b - a, pairs.n_items))
 
 

@@ -155,6 +155,21 @@ def _device_sample(sample, xp):
     return sample._device[1]
 
 
+def sampled_draws(p, sample, size):
+    """The sample's draws by chunks of users holding at most ``size`` draws.
+
+    Yields ``(a, b, users, items, g, mills)`` for users [a, b): each draw's user and
+    item codes, its selection score g_o at the unpacked parameters ``p`` and the Mills
+    ratio phi(g) / Phi(-g) of its unlisted term log Phi(-g).
+    """
+    for a, b in user_chunks(sample.ptr, 0, sample.ptr.size - 1, size):
+        users = np.repeat(np.arange(a, b), np.diff(sample.ptr[a:b + 1]))
+        items = sample.items[sample.ptr[a]:sample.ptr[b]]
+        g = (p.mu_o + p.bu_o[users] + p.bi_o[items]
+             + np.einsum("jf,jf->j", p.P_o[users], p.Q_o[items]))
+        yield a, b, users, items, g, log_ndtr_mills(np, scipy.special, -g)[1]
+
+
 def design_variance(theta, layout, sample, columns):
     """W' V W: the sampling's variance of ``columns``' parameters (module docstring).
 
@@ -167,13 +182,8 @@ def design_variance(theta, layout, sample, columns):
     m = columns.shape[1]
     V = np.zeros((m, m))
     counts = np.diff(sample.ptr)
-    n_users = counts.size
-    for a, b in user_chunks(sample.ptr, 0, n_users, DESIGN_CHUNK):
-        users = np.repeat(np.arange(a, b), counts[a:b])
-        items = sample.items[sample.ptr[a]:sample.ptr[b]]
+    for a, b, users, items, _, mills in sampled_draws(p, sample, DESIGN_CHUNK):
         P_u, Q_i = p.P_o[users], p.Q_o[items]
-        g = p.mu_o + p.bu_o[users] + p.bi_o[items] + np.einsum("jf,jf->j", P_u, Q_i)
-        mills = log_ndtr_mills(np, scipy.special, -g)[1]
         D = np.empty((users.size, m))
         for c, v in enumerate(directions):
             dg = (v.mu_o + v.bu_o[users] + v.bi_o[items]
