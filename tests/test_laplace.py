@@ -8,12 +8,14 @@ import pytest
 from heckrec import BivariateProbitMF, HeckmanMFRegressor
 from heckrec.datasets import make_selection_mf
 from heckrec.exceptions import NotIdentifiedWarning
+from heckrec.models import _laplace_exact
 from heckrec.models._base import LAPLACE_A_MAX, LAPLACE_GRID, LAPLACE_XATOL, SelectionMFBase
 
 
-def _dense_row_logdet(est, X, r, o, **fit_params):
-    """Independent log m: the fit's objective, its dense Hessian by differenced gradients,
-    and the log det of each user's and item's block of it."""
+def _fit_with_dense_hessian(est, X, r, o, **fit_params):
+    """Fit ``est`` and return the dense Hessian of its penalised objective in the users'
+    and items' parameters (differenced analytic gradients), their positions in theta and
+    the Gaussian priors' normaliser 1/2 sum log lam."""
     captured = {}
     finish = est._finish_fit
 
@@ -24,16 +26,23 @@ def _dense_row_logdet(est, X, r, o, **fit_params):
     est._finish_fit = hook
     est.fit(X, r, o, **fit_params)
     objective, theta, layout = captured["objective"], est.theta_, est._layout
+    rows = np.concatenate(list(layout.prior_groups().values()))
     h = 1e-5
-    H = np.empty((theta.size, theta.size))
-    for j in range(theta.size):
+    H = np.empty((rows.size, rows.size))
+    for j, col in enumerate(rows):
         up, down = theta.copy(), theta.copy()
-        up[j] += h
-        down[j] -= h
-        H[:, j] = (objective.full(up)[1] - objective.full(down)[1]) / (2 * h)
-    H = 0.5 * (H + H.T)
+        up[col] += h
+        down[col] -= h
+        H[:, j] = (objective.full(up)[1][rows] - objective.full(down)[1][rows]) / (2 * h)
+    prior = objective.penalty[rows]
+    return 0.5 * (H + H.T), rows, 0.5 * float(np.log(prior).sum())
+
+
+def _row_blocks_logdet(est, H, rows):
+    """Sum of log det of each user's and item's diagonal block of the dense H."""
+    position = {int(col): j for j, col in enumerate(rows)}
+    layout, k = est._layout, est.n_factors
     total = 0.0
-    k = est.n_factors
     for n, bias, factor in ((est.n_users_, "bu", "P"), (est.n_items_, "bi", "Q")):
         parts = []
         for tag in ("o", "r"):
@@ -42,16 +51,20 @@ def _dense_row_logdet(est, X, r, o, **fit_params):
             parts.append(np.arange(layout.slices[f"{factor}_{tag}"].start,
                                    layout.slices[f"{factor}_{tag}"].stop).reshape(n, k))
         for row in np.hstack(parts):
-            total += np.linalg.slogdet(H[np.ix_(row, row)])[1]
-    # the Gaussian priors' normaliser: 2 scores x (k factors + 1 bias) per user and item
-    rows = est.n_users_ + est.n_items_
-    prior = 2 * rows * (k * np.log(est.reg_factors) + np.log(est.reg_bias))
-    return -est.objective_ - 0.5 * total + 0.5 * prior
+            index = [position[int(c)] for c in row]
+            total += np.linalg.slogdet(H[np.ix_(index, index)])[1]
+    return total
 
 
 @pytest.mark.parametrize("outcome", ["binary", "continuous"])
 @pytest.mark.parametrize("with_slice", [False, True])
-def test_log_marginal_matches_dense_hessian_blocks(outcome, with_slice):
+@pytest.mark.parametrize("hessian", ["exact", "block-diagonal"])
+def test_log_marginal_matches_the_dense_hessian(outcome, with_slice, hessian, monkeypatch):
+    # Rank 1: no rotations, so log m is -F - 1/2 log det H_rows + the prior's normaliser,
+    # H_rows whole ("exact", the default where one side is small) or its diagonal blocks
+    # (the fallback above MAX_KEPT, forced here).
+    if hessian == "block-diagonal":
+        monkeypatch.setattr(_laplace_exact, "MAX_KEPT", 0)
     X, r, o, truth = make_selection_mf(25, 20, n_factors=1, rho=0.5, density=0.3,
                                        outcome=outcome, random_state=3)
     fit_params = {}
@@ -67,10 +80,62 @@ def test_log_marginal_matches_dense_hessian_blocks(outcome, with_slice):
               compute_se=False, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        dense = _dense_row_logdet(est, X, r, o, **fit_params)
-    # The kernel's log m sums the same blocks built from per-pair curvatures (differenced
+        H, rows, prior = _fit_with_dense_hessian(est, X, r, o, **fit_params)
+    logdet = (np.linalg.slogdet(H)[1] if hessian == "exact"
+              else _row_blocks_logdet(est, H, rows))
+    assert est.laplace_hessian_ == hessian
+    # The kernel's log m sums the same terms built from per-pair curvatures (differenced
     # first derivatives, error ~1e-8 each); the dense Hessian's step errors are ~1e-6.
-    assert est.log_marginal_ == pytest.approx(dense, abs=1e-3)
+    assert est.log_marginal_ == pytest.approx(-est.objective_ - 0.5 * logdet + prior, abs=1e-3)
+    if hessian == "exact":  # the cross terms are not small: the two forms differ by units
+        assert abs(_row_blocks_logdet(est, H, rows) - logdet) > 1.0
+
+
+@pytest.mark.parametrize("cls", [BivariateProbitMF, HeckmanMFRegressor])
+@pytest.mark.parametrize("unobserved", ["listed", "complement"])
+def test_exact_log_marginal_integrates_over_the_rotations(cls, unobserved):
+    # Rank 3 at a weak prior: rotating a score's factors (P A, Q A) leaves the penalised
+    # objective unchanged, so the dense H_rows has 3 zero eigenvalues per score. Laplace's
+    # method integrates over that orbit: the log det over the other directions, and the
+    # orbit's volume, |det G'G|^(1/2) for the unit tangents G times the volume of O(3),
+    # less (2 pi)^(m/2) for the m directions taken out of the Gaussian integral.
+    from scipy.special import gammaln
+
+    k = 3
+    binary = cls is BivariateProbitMF
+    X, r, o, _ = make_selection_mf(30, 25, n_factors=k, rho=0.5, density=0.3,
+                                   outcome="binary" if binary else "continuous",
+                                   random_state=3)
+    o = o.astype(bool)
+    data = (X, r, o) if unobserved == "listed" else (X[o], r[o], None)
+    est = cls(k, reg_factors=3.0, reg_bias=3.0, fixed_rho=0.4, rho_criterion="laplace",
+              compute_se=False, tol=1e-12, random_state=0, unobserved=unobserved)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        H, rows, prior = _fit_with_dense_hessian(est, *data)
+    p = est._layout.unpack(est.theta_)
+    tangents = []
+    for tag in ("o", "r"):
+        P, Q = getattr(p, f"P_{tag}"), getattr(p, f"Q_{tag}")
+        for i in range(k):
+            for j in range(i + 1, k):
+                A = np.zeros((k, k))
+                A[i, j], A[j, i] = 1.0, -1.0
+                t = np.zeros(est._layout.size)
+                t[est._layout.slices[f"P_{tag}"]] = (P @ A).ravel()
+                t[est._layout.slices[f"Q_{tag}"]] = (Q @ A).ravel()
+                tangents.append(t[rows])
+    G = np.array(tangents).T
+    m = G.shape[1]
+    eigenvalues = np.linalg.eigvalsh(H)
+    # the m rotation directions are the flat ones: tiny next to the rest
+    assert np.abs(eigenvalues[:m]).max() < 1e-5 < 1e-2 < eigenvalues[m]
+    assert np.abs(H @ G).max() < 1e-4 * np.abs(G).max()
+    log_o3 = sum(np.log(2.0) + 0.5 * j * np.log(np.pi) - gammaln(0.5 * j) for j in (1, 2, 3))
+    orbit = 0.5 * np.linalg.slogdet(G.T @ G)[1] + 2 * log_o3 - 0.5 * m * np.log(2 * np.pi)
+    expected = -est.objective_ - 0.5 * np.log(eigenvalues[m:]).sum() + orbit + prior
+    assert est.laplace_hessian_ == "exact"
+    assert est.log_marginal_ == pytest.approx(expected, abs=1e-3)
 
 
 @pytest.mark.parametrize("cls", [BivariateProbitMF, HeckmanMFRegressor])

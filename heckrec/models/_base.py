@@ -48,8 +48,9 @@ from ._input import (
     validate_y_o,
 )
 from ._identification import structural_rho_se
-from ._laplace import (evidence_precisions, pair_curvature, row_block_logdet,
+from ._laplace import (block_logdet, evidence_precisions, pair_curvature, row_blocks,
                        unlisted_selection_blocks)
+from ._laplace_exact import exact_logdet_fits, exact_row_logdet, sampled_source
 from ._layout import ParamLayout
 from ._likelihood import BACKENDS, pair_scores
 from ._objective import PenalisedObjective
@@ -452,6 +453,7 @@ class SelectionMFBase(BaseEstimator):
         self._finish_fit(objective, y[o])
         self._check_structure()
         self.prior_precisions_ = dict(self._precisions() or self._default_precisions())
+        self.laplace_hessian_ = None  # set by _log_marginal
         self.log_marginal_ = (self._log_marginal(objective)
                               if self._resolved_rho_criterion() != "penalised"
                               else float("nan"))
@@ -683,21 +685,36 @@ class SelectionMFBase(BaseEstimator):
         return profile, bool(result.success), max(finite, key=finite.get)
 
     def _log_marginal(self, objective):
-        """log m(a) at this fit: -F - 1/2 log det of the users' and items' Hessian blocks
-        + 1/2 sum of the log prior precisions (heckrec.models._laplace); keeps the
-        blocks' posterior variances in ``_row_variances`` for the evidence updates."""
-        p = self._layout.unpack(self.theta_)
-        g_o, g_r = pair_scores(self.theta_, self._layout, self._pairs)
-        curvature = pair_curvature(self._pair_derivatives(self._pairs, p), g_o, g_r)
+        """log m(a) at this fit: -F - 1/2 log det H_rows + 1/2 sum of the log prior
+        precisions (heckrec.models._laplace). H_rows is taken whole, cross terms and all,
+        where one side of the grid is small enough (heckrec.models._laplace_exact), else
+        by its diagonal blocks; ``laplace_hessian_`` says which. Keeps the blocks'
+        posterior variances in ``_row_variances`` for the evidence updates."""
+        p, pairs = self._layout.unpack(self.theta_), self._pairs
+        g_o, g_r = pair_scores(self.theta_, self._layout, pairs)
+        derivatives = self._pair_derivatives(pairs, p)
+        listed = (pairs.users, pairs.items, *pair_curvature(derivatives, g_o, g_r))
+        d_o, d_r = derivatives(g_o, g_r)
+        sources = [(*listed, -d_o, -d_r)]  # e = -d loglik / dg, for the cross terms
         extra = None
         if self._unbiased is not None:
             u = self._unbiased
-            extra = (u.users, u.items, self._slice_curvature(u.outcome_score(p), u.r, p))
-        unlisted = (unlisted_selection_blocks(p, self._pairs) if self._pairs.complement
-                    else None)
-        logdet, self._row_variances = row_block_logdet(
-            self._layout, p, objective.penalty,
-            (self._pairs.users, self._pairs.items, *curvature), extra, unlisted)
+            d_slice, w_slice = self._slice_derivatives(u.outcome_score(p), u.r, p)
+            zeros = np.zeros_like(w_slice)
+            extra = (u.users, u.items, w_slice)
+            sources.append((u.users, u.items, zeros, zeros, w_slice, zeros, -d_slice))
+        unlisted = unlisted_selection_blocks(p, pairs) if pairs.complement else None
+        sides = row_blocks(self._layout, p, objective.penalty, listed, extra, unlisted)
+        logdet, self._row_variances = block_logdet(sides, self._layout.size)
+        self.laplace_hessian_ = "block-diagonal"
+        if np.isfinite(logdet) and exact_logdet_fits(pairs.n_users, pairs.n_items,
+                                                     p.P_o.shape[1]):
+            if pairs.sample is not None:
+                sources.append(sampled_source(p, pairs.sample))
+            logdet = exact_row_logdet(p, sides[0][0], sides[1][0], sources,
+                                      pairs if pairs.complement and pairs.sample is None
+                                      else None)
+            self.laplace_hessian_ = "exact"
         prior = objective.penalty[np.isin(self._layout.penalised_mask(), (1.0, 2.0))]
         return -self.objective_ - 0.5 * logdet + 0.5 * float(np.log(prior[prior > 0]).sum())
 

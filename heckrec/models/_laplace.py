@@ -16,9 +16,12 @@ Gaussian prior's normaliser, which makes log m comparable across penalties). rho
 error comes from the curvature of log m in a. The sharper fits near the boundary now pay
 for themselves through log det H.
 
-H_rows is approximated block-diagonally: one block per user, (b_u, p_u) of both scores,
-and one per item, as in variational matrix factorisation. Within a block every score is
-linear in the block's parameters, so the block is exact:
+Where one side of the grid is small (at most MAX_KEPT / (2k + 2) users or items),
+H_rows is taken whole, user-item cross terms and the factors' rotations included
+(:mod:`heckrec.models._laplace_exact`); ``laplace_hessian_`` is then "exact". Above that
+it is approximated block-diagonally ("block-diagonal"): one block per user, (b_u, p_u) of
+both scores, and one per item, as in variational matrix factorisation. Within a block
+every score is linear in the block's parameters, so the block is exact:
 
     B_u = sum over u's pairs of [x_o, 0; 0, x_r]^T W_pair [x_o, 0; 0, x_r] + diag(penalties)
 
@@ -27,7 +30,9 @@ Only the user-item cross terms are left out. Against the dense Hessian on a simu
 300 x 200 biases-only grid (benchmarks/issue13/laplace_block_check.py) they lower log m by
 1.97, 2.06, 2.44 and 4.17 at rho = 0, 0.3, 0.6, 0.9: both forms peak at 0.6 of these, and
 the slope the difference adds near the maximum (about -1 per unit of atanh(rho), against a
-curvature of about 140) moves the maximiser by under 0.01.
+curvature of about 140) moves the maximiser by under 0.01. With factors they matter more:
++0.03 on rank-2 grids (benchmarks/laplace_cross_terms.py), about half an SE, towards the
+truth. The evidence's precision updates use the blocks' posterior variances in both cases.
 
 ``rho_criterion="evidence"`` also chooses the two precisions (reg_factors, reg_bias) by
 the same marginal likelihood, with MacKay's fixed-point updates (:func:`evidence_penalties`),
@@ -144,8 +149,8 @@ def _sampled_curvature(p, pairs):
                                             shape=(b - a, pairs.n_items))
 
 
-def row_block_logdet(layout, p, penalty, listed, extra=None, unlisted=None):
-    """Sum over users and items of log det of their Hessian blocks (see the module).
+def row_blocks(layout, p, penalty, listed, extra=None, unlisted=None):
+    """Every user's and item's diagonal block of H_rows (see the module).
 
     Parameters
     ----------
@@ -163,16 +168,11 @@ def row_block_logdet(layout, p, penalty, listed, extra=None, unlisted=None):
 
     Returns
     -------
-    logdet : float
-        The log determinant; ``nan`` if a block is not positive definite (not a
-        minimum of the penalised objective in that row).
-    variances : ndarray of shape (layout.size,)
-        The diagonal of the block inverses (the Laplace posterior variances) at the
-        rows' parameters, NaN elsewhere and where logdet is NaN: what the evidence
-        updates of the penalties need (:func:`evidence_precisions`).
+    list of two (blocks, index)
+        The users' then the items': blocks of shape (n, 2k + 2, 2k + 2), each row's
+        parameters in the order (b_o, p_o, b_r, p_r), and their positions in theta.
     """
-    total = 0.0
-    variances = np.full(layout.size, np.nan)
+    sides = []
     k = p.P_o.shape[1]
     for own, other_factor, bias, factor in (("users", "Q", "bu", "P"), ("items", "P", "bi", "Q")):
         n_rows = getattr(p, f"{bias}_o").shape[0]
@@ -198,9 +198,29 @@ def row_block_logdet(layout, p, penalty, listed, extra=None, unlisted=None):
             for tag in ("o", "r") for part in ("bias", "factor")])
         diag = np.arange(2 * (k + 1))
         blocks[:, diag, diag] += penalty[index]
+        sides.append((blocks, index))
+    return sides
+
+
+def block_logdet(sides, size):
+    """Sum over users and items of log det of their blocks (:func:`row_blocks`).
+
+    Returns
+    -------
+    logdet : float
+        The log determinant; ``nan`` if a block is not positive definite (not a
+        minimum of the penalised objective in that row).
+    variances : ndarray of shape (size,)
+        The diagonal of the block inverses (the Laplace posterior variances) at the
+        rows' parameters, NaN elsewhere and where logdet is NaN: what the evidence
+        updates of the penalties need (:func:`evidence_precisions`).
+    """
+    total = 0.0
+    variances = np.full(size, np.nan)
+    for blocks, index in sides:
         sign, logdet = np.linalg.slogdet(blocks)
         if np.any(sign <= 0):
-            return float("nan"), np.full(layout.size, np.nan)
+            return float("nan"), np.full(size, np.nan)
         total += float(logdet.sum())
         variances[index] = np.diagonal(np.linalg.inv(blocks), axis1=1, axis2=2)
     return total, variances
@@ -224,7 +244,7 @@ def mackay_update(w, s, lam):
 def evidence_precisions(theta, variances, layout, precisions):
     """One MacKay update of every prior group's precision (``ParamLayout.prior_groups``).
 
-    ``variances`` are the diagonal of the row blocks' inverses (:func:`row_block_logdet`);
+    ``variances`` are the diagonal of the row blocks' inverses (:func:`block_logdet`);
     a group without parameters (rank 0) keeps its precision.
     """
     return {group: (mackay_update(theta[index], variances[index], precisions[group])

@@ -121,8 +121,8 @@ if_not_identified, random_state, verbose
         ``"mc"`` only: alternating rounds run.
     n_iter_, n_epochs_, n_sweeps_, converged_, degenerate_, objective_, se_info_, params_, \
 n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_, \
-log_marginal_, laplace_profile_, n_laplace_fits_, prior_precisions_, rho_penalty_shift_, \
-rho_structural_se_, rho_free_, rho_criterion_
+log_marginal_, laplace_hessian_, laplace_profile_, n_laplace_fits_, prior_precisions_, \
+rho_penalty_shift_, rho_structural_se_, rho_free_, rho_criterion_
         As in :class:`heckrec.HeckmanMFRegressor`.
 
     Examples
@@ -370,10 +370,11 @@ rho_structural_se_, rho_free_, rho_criterion_
 
         return derivatives
 
-    def _slice_curvature(self, g_r, r, p):
-        """-d2/dg_r2 of a MAR slice pair's log Phi(+-g_r) (central differences)."""
+    def _slice_derivatives(self, g_r, r, p):
+        """d/dg_r and -d2/dg_r2 (central differences) of a MAR slice pair's log Phi(+-g_r)."""
         step = CURVATURE_STEP
-        return -(binary_terms(g_r + step, r)[1] - binary_terms(g_r - step, r)[1]) / (2 * step)
+        return binary_terms(g_r, r)[1], -(binary_terms(g_r + step, r)[1]
+                                          - binary_terms(g_r - step, r)[1]) / (2 * step)
 
     def _draw_outcome(self, g_r, u):
         return self.classes_[(g_r + u > 0).astype(int)]

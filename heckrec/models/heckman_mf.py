@@ -9,6 +9,7 @@ from .._array.heckman_continuous import log_ndtr_mills, pair_terms
 from ._base import RHO_BOUNDARY, SelectionMFBase
 from ._block_newton import BlockNewton, block_newton
 from ._input import FeatureStandardiser, reject_constant_outcome, validate_y_o
+from ._unbiased import continuous_terms
 from ._likelihood import ContinuousHeckmanLikelihood
 
 #: sigma beyond this factor of the observed outcome's spread (or below its
@@ -238,8 +239,15 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         Log-likelihood (without penalty) at the estimate, in the outcome's units.
     log_marginal_ : float
         ``rho_criterion="laplace"`` or ``"evidence"`` (else NaN): the Laplace
-        marginal likelihood at rho_, -objective_ - 1/2 log det of the rows' Hessian
-        blocks + 1/2 sum of the log prior precisions, up to a constant.
+        marginal likelihood at rho_, -objective_ - 1/2 log det H_rows (the Hessian in
+        the users' and items' parameters) + 1/2 sum of the log prior precisions, up to a
+        constant.
+    laplace_hessian_ : {"exact", "block-diagonal"} or None
+        How log det H_rows was taken (None under the penalised criterion): whole, with the user-item
+        cross terms and the factors' rotations integrated, where the smaller side of the
+        grid has at most 4096 / (2 n_factors + 2) users or items; else by its diagonal
+        blocks, which leave the cross terms out (they pull rho towards 0;
+        docs/inference.md).
     prior_precisions_ : dict
         The penalties of the fit by prior group ("bu_o", "bi_o", "factors_o", "bu_r",
         "bi_r", "factors_r": user biases, item biases, factors of each score): the
@@ -403,9 +411,10 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
 
         return derivatives
 
-    def _slice_curvature(self, g_r, r, p):
-        """-d2/dg_r2 of a MAR slice pair's normal log-density: 1 / sigma^2."""
-        return np.full(g_r.shape, np.exp(-2.0 * p.s))
+    def _slice_derivatives(self, g_r, r, p):
+        """d/dg_r and -d2/dg_r2 of a MAR slice pair's normal log-density: (r - g_r) /
+        sigma^2 and 1 / sigma^2."""
+        return continuous_terms(g_r, r, p.s)[1], np.full(g_r.shape, np.exp(-2.0 * p.s))
 
     def _draw_outcome(self, g_r, u):
         return g_r + self.sigma_ * u
