@@ -368,3 +368,20 @@ def test_rho_search_follows_a_rise_to_the_boundary_and_skips_non_finite_points()
     assert best == pytest.approx(-1.4, abs=2 * LAPLACE_XATOL)
     with pytest.raises(FloatingPointError, match="not finite"):
         SelectionMFBase._search_rho(lambda a: float("nan"))
+
+
+def test_evidence_updates_pass_a_prior_too_weak_for_a_minimum():
+    # From the default prior (100) the rank-2 factors are shrunk to 0 and the first MacKay
+    # update drops their precision to EVIDENCE_MIN; the fit there stops short of a minimum
+    # and H_rows whole is not positive definite (log m NaN). The updates need only the
+    # blocks' variances, so they go on and settle at the simulator's precision (factor
+    # scale 0.7: about 2); the search then finds rho near the true 0.
+    X, r, o, _ = make_selection_mf(150, 100, n_factors=2, rho=0.0, density=0.2,
+                                   random_state=1025)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est = HeckmanMFRegressor(2, rho_criterion="evidence", random_state=0,
+                                 if_not_identified="estimate").fit(X, r, o)
+    assert est.laplace_hessian_ == "exact"
+    assert 1.5 < est.prior_precisions_["factors_o"] < 3.5
+    assert abs(est.rho_) < 2 * est.rho_se_

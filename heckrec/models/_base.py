@@ -531,7 +531,11 @@ class SelectionMFBase(BaseEstimator):
             """MacKay rounds at a fixed a; True if the precisions moved."""
             moved = False
             for _ in range(EVIDENCE_ROUNDS):
-                if not np.isfinite(fit_at(a)):
+                fit_at(a)
+                # the updates need the blocks' variances only: log m may be NaN where H_rows
+                # whole is not positive definite (a fit at a prior the last update made
+                # too weak, short of its minimum) and the next update moves the prior back
+                if not np.isfinite(inner._row_variances).any():
                     break  # a row block is not positive definite: keep the last precisions
                 old = inner._prior_precisions
                 new = evidence_precisions(inner.theta_, inner._row_variances, inner._layout,
