@@ -692,9 +692,8 @@ class SelectionMFBase(BaseEstimator):
         """log m(a) at this fit: -F - 1/2 log det H_rows + 1/2 sum of the log prior
         precisions (heckrec.models._laplace). H_rows is taken whole, cross terms and all,
         where one side of the grid is small enough (heckrec.models._laplace_exact), else
-        by its diagonal blocks; ``laplace_hessian_`` says which. Keeps the posterior
-        variances of the same form in ``_row_variances`` for the evidence updates (the
-        blocks' where H_rows whole is not positive definite)."""
+        by its diagonal blocks; ``laplace_hessian_`` says which. Keeps the blocks'
+        posterior variances in ``_row_variances`` for the evidence updates."""
         p, pairs = self._layout.unpack(self.theta_), self._pairs
         g_o, g_r = pair_scores(self.theta_, self._layout, pairs)
         derivatives = self._pair_derivatives(pairs, p)
@@ -716,11 +715,9 @@ class SelectionMFBase(BaseEstimator):
                                                      p.P_o.shape[1]):
             if pairs.sample is not None:
                 sources.append(sampled_source(p, pairs.sample))
-            logdet, variances = exact_row_logdet(
-                p, sides, self._layout.size, sources,
-                pairs if pairs.complement and pairs.sample is None else None)
-            if variances is not None:  # else the updates go on from the blocks' variances
-                self._row_variances = variances
+            logdet = exact_row_logdet(p, sides[0][0], sides[1][0], sources,
+                                      pairs if pairs.complement and pairs.sample is None
+                                      else None)
             self.laplace_hessian_ = "exact"
         prior = objective.penalty[np.isin(self._layout.penalised_mask(), (1.0, 2.0))]
         return -self.objective_ - 0.5 * logdet + 0.5 * float(np.log(prior[prior > 0]).sum())

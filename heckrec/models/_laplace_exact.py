@@ -59,18 +59,15 @@ def exact_logdet_fits(n_users, n_items, n_factors):
     return min(n_users, n_items) * 2 * (n_factors + 1) <= MAX_KEPT
 
 
-def exact_row_logdet(p, sides, size, sources, complement=None):
-    """The log det term of log m with H_rows whole, rotations integrated (module docstring),
-    and the posterior variances the evidence's precision updates need.
+def exact_row_logdet(p, user_blocks, item_blocks, sources, complement=None):
+    """The log det term of log m with H_rows whole, rotations integrated (module docstring).
 
     Parameters
     ----------
     p : unpacked parameters (``ParamLayout.unpack``)
-    sides : list of two (blocks, index)
-        The users' and the items' diagonal blocks of H_rows and their positions in theta
-        (:func:`heckrec.models._laplace.row_blocks`), each row ordered (b_o, p_o, b_r, p_r).
-    size : int
-        The length of theta.
+    user_blocks, item_blocks : ndarray of shape (n, 2k + 2, 2k + 2)
+        The diagonal blocks of H_rows (:func:`heckrec.models._laplace.row_blocks`), each
+        row ordered (b_o, p_o, b_r, p_r).
     sources : list of tuples (users, items, w_oo, w_or, w_rr, e_o, e_r)
         The pairs' curvatures W and gradients e = -d loglik / dg (listed pairs, a MAR
         slice's, a sample's draws times their weights).
@@ -84,23 +81,17 @@ def exact_row_logdet(p, sides, size, sources, complement=None):
         log det H_rows over the directions across the rotations' orbits, less twice the
         log of the orbits' volumes and the Gaussian normaliser they take: what
         ``-1/2 logdet`` is in log m. NaN where a block or S is not positive definite.
-    variances : ndarray of shape (size,) or None
-        The diagonal of (H_rows + [0; Gk][0; Gk]')^-1 at the rows' parameters (NaN
-        elsewhere): the posterior variances of this log m, which is stationary in a
-        group's precision lam where lam = (n - lam sum s) / |w|^2 (MacKay's update).
-        None where logdet is NaN.
     """
     k = p.P_o.shape[1]
     d = 2 * (k + 1)
-    (user_blocks, user_index), (item_blocks, item_index) = sides
     keep_items = item_blocks.shape[0] <= user_blocks.shape[0]
     if keep_items:
-        (elim, elim_index), (kept, kept_index) = sides
+        elim, kept = user_blocks, item_blocks
         F_elim, F_kept = (p.P_o, p.P_r), (p.Q_o, p.Q_r)
         b_elim, b_kept = p.bu_o, p.bi_o
         codes = [(s[0], s[1], *s[2:]) for s in sources]
     else:
-        (kept, kept_index), (elim, elim_index) = sides
+        elim, kept = item_blocks, user_blocks
         F_elim, F_kept = (p.Q_o, p.Q_r), (p.P_o, p.P_r)
         b_elim, b_kept = p.bi_o, p.bu_o
         codes = [(s[1], s[0], *s[2:]) for s in sources]
@@ -110,50 +101,38 @@ def exact_row_logdet(p, sides, size, sources, complement=None):
     if complement is not None:
         logged = ((complement.user_ptr, complement.items) if keep_items else
                   (complement.item_ptr, complement.users[complement.item_order]))
-    x_kept = [np.hstack([np.ones((n_kept, 1)), F]) for F in F_kept]
-    rows = max(1, CHUNK_BYTES // (24 * n_kept * d * d))
-
-    def whitened_chunks():
-        """(a, b, Cholesky factors L_u, L_u^-1 C_u) by chunks of the eliminated side."""
-        for a in range(0, n_elim, rows):
-            b = min(a + rows, n_elim)
-            terms = _chunk_terms(p, a, b, n_kept, codes, logged, F_elim[0], F_kept[0],
-                                 b_elim, b_kept)
-            cross = _cross_blocks(terms, [np.hstack([np.ones((b - a, 1)), F[a:b]])
-                                          for F in F_elim], x_kept, k)
-            chol = np.linalg.cholesky(elim[a:b])
-            yield a, b, chol, np.linalg.solve(
-                chol, cross.transpose(0, 2, 1, 3).reshape(b - a, d, n_kept * d))
 
     S = np.zeros((n_kept * d, n_kept * d))
     for c in range(n_kept):
         S[c * d:(c + 1) * d, c * d:(c + 1) * d] = kept[c]
     logdet = 0.0
-    try:
-        for _, _, chol, whitened in whitened_chunks():
-            logdet += 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
-            stacked = whitened.reshape(-1, n_kept * d)
-            S -= stacked.T @ stacked  # sum_u (L_u^-1 C_u)' (L_u^-1 C_u)
-        G, orbit_volume = _orbit_tangents(F_elim, F_kept, k)
+    x_kept = [np.hstack([np.ones((n_kept, 1)), F]) for F in F_kept]
+    rows = max(1, CHUNK_BYTES // (24 * n_kept * d * d))
+    for a in range(0, n_elim, rows):
+        b = min(a + rows, n_elim)
+        terms = _chunk_terms(p, a, b, n_kept, codes, logged, F_elim[0], F_kept[0],
+                             b_elim, b_kept)
+        cross = _cross_blocks(terms, [np.hstack([np.ones((b - a, 1)), F[a:b]])
+                                      for F in F_elim], x_kept, k)
+        try:
+            chol = np.linalg.cholesky(elim[a:b])
+        except np.linalg.LinAlgError:
+            return float("nan")
+        logdet += 2.0 * float(np.log(np.diagonal(chol, axis1=1, axis2=2)).sum())
+        # L_u^-1 C_u for every u of the chunk, stacked: S -= K'K
+        whitened = np.linalg.solve(chol, cross.transpose(0, 2, 1, 3).reshape(b - a, d, -1))
+        stacked = whitened.reshape(-1, n_kept * d)
+        S -= stacked.T @ stacked
+    G, orbit_volume = _orbit_tangents(F_elim, F_kept, k)
+    if G.shape[1]:
         S += G @ G.T
-        factor = scipy.linalg.cho_factor(S, lower=True)
+    try:
+        logdet += 2.0 * float(np.log(np.diagonal(scipy.linalg.cholesky(S, lower=True))).sum())
     except np.linalg.LinAlgError:
-        return float("nan"), None
-    logdet += 2.0 * float(np.log(np.diagonal(factor[0])).sum())
+        return float("nan")
     if G.shape[1]:
         logdet -= 2.0 * float(np.linalg.slogdet(G.T @ G)[1]) + 2.0 * orbit_volume
-
-    # The inverse's diagonal: S'^-1 on the kept side; on the eliminated side
-    # U_u^-1 + (U_u^-1 C_u) S'^-1 (U_u^-1 C_u)', with U_u^-1 C_u = L_u^-T (L_u^-1 C_u).
-    S_inv = scipy.linalg.cho_solve(factor, np.eye(S.shape[0]))
-    variances = np.full(size, np.nan)
-    variances[kept_index] = np.diagonal(S_inv).reshape(n_kept, d)
-    for a, b, chol, whitened in whitened_chunks():
-        solved = np.linalg.solve(np.swapaxes(chol, 1, 2), whitened).reshape(-1, n_kept * d)
-        spread = np.einsum("ij,ij->i", solved @ S_inv, solved).reshape(b - a, d)
-        own = np.diagonal(np.linalg.inv(elim[a:b]), axis1=1, axis2=2)
-        variances[elim_index[a:b]] = own + spread
-    return logdet, variances
+    return logdet
 
 
 def sampled_source(p, sample):
