@@ -157,9 +157,17 @@ def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robus
         out["wald_hessian"] = wald_interval(est)
         if est.rho_criterion_ != "penalised":  # ("auto" resolved by the fit)
             # The LR test of rho = 0 on the marginal likelihood: rho = 0 is on the
-            # search's grid, so laplace_profile_ holds log m(0) already.
+            # search's grid, so laplace_profile_ usually holds log m(0) already; a later
+            # search of the evidence's that started near its last rho may not have it,
+            # and then a fit at rho = 0 under the chosen precisions gives it.
             rho_grid, log_m = est.laplace_profile_.T
-            out["lr_p"] = lr_statistic(np.nanmax(log_m), log_m[rho_grid == 0.0][0])[1]
+            at_zero = log_m[rho_grid == 0.0]
+            if at_zero.size == 0:
+                null = clone(est).set_params(fixed_rho=0.0, rho_criterion="laplace",
+                                             compute_se=False)
+                null._prior_precisions = dict(est.prior_precisions_)
+                at_zero = [null.fit(X, r, o).log_marginal_]
+            out["lr_p"] = lr_statistic(np.nanmax(log_m), at_zero[0])[1]
             out["n_laplace_fits"] = est.n_laplace_fits_
             out["precision_factors_r"] = est.prior_precisions_["factors_r"]
             out["precision_bi_r"] = est.prior_precisions_["bi_r"]
