@@ -197,6 +197,7 @@ def test_continuous_laplace_covers_where_the_penalised_fit_does_not():
     ml = HeckmanMFRegressor(1, **kw).fit(X, r, o)
     est = HeckmanMFRegressor(1, rho_criterion="laplace", **kw).fit(X, r, o)
     assert abs(ml.rho_ - 0.4) > 2.5 * ml.rho_se_
+    assert ml.laplace_hessian_ is None and np.isnan(ml.log_marginal_)  # penalised
     assert abs(est.rho_ - 0.4) < 2 * est.rho_se_
     assert est.sigma_se_ > 0  # the final fit's other standard errors are kept
 

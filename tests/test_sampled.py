@@ -248,6 +248,9 @@ def test_the_marginal_likelihood_from_a_census_is_the_complements(Est, criterion
     fits = [Est(unobserved=mode, unobserved_ratio=1e6, **kw).fit(X, y)
             for mode in ("complement", "sampled")]
     assert fits[1].rho_criterion_ == fits[0].rho_criterion_ != "penalised"
+    # H_rows whole: the sample's draws enter the cross terms as pairs, the complement's
+    # unlisted pairs as the dense chunk grid
+    assert fits[1].laplace_hessian_ == fits[0].laplace_hessian_ == "exact"
     assert fits[1].n_laplace_fits_ == fits[0].n_laplace_fits_
     assert fits[1].rho_ == pytest.approx(fits[0].rho_, abs=1e-8)
     assert fits[1].rho_se_ == pytest.approx(fits[0].rho_se_, rel=1e-6)
