@@ -42,7 +42,7 @@ import numpy as np
 import scipy.linalg
 import scipy.special
 
-from .._array.heckman_continuous import log_ndtr_mills
+from .._array.unobserved import unlisted_tiles
 from ._sampled import sampled_draws
 
 #: The largest kept side (its Schur complement has this many rows): 4096^2 doubles,
@@ -163,11 +163,12 @@ def _chunk_terms(p, a, b, n_kept, codes, logged, F_elim, F_kept, b_elim, b_kept)
             terms[j] += np.bincount(flat, weights=v[lo:hi], minlength=terms.shape[1])
     terms = terms.reshape(5, b - a, n_kept)
     if logged is not None:  # the unlisted pairs' log Phi(-g_o): w = m (m - g), e_o = m
-        g = p.mu_o + b_elim[a:b, None] + b_kept[None, :] + F_elim[a:b] @ F_kept.T
-        mills = log_ndtr_mills(np, scipy.special, -g)[1]
+        # (one tile: rows [a, b) x the whole kept side, the roles of users and items as
+        # the caller swapped them)
+        (_, _, g, _, mills, listed), = unlisted_tiles(
+            np, scipy.special, p.mu_o, b_elim, b_kept, F_elim, F_kept, *logged, a, b,
+            (b - a) * n_kept)
         w = mills * (mills - g)
-        ptr, cols = logged
-        listed = (np.repeat(np.arange(b - a), np.diff(ptr[a:b + 1])), cols[ptr[a]:ptr[b]])
         w[listed] = mills[listed] = 0.0
         terms[0] += w
         terms[3] += mills
