@@ -9,8 +9,8 @@ from .._array.heckman_continuous import log_ndtr_mills, pair_terms
 from ._base import RHO_BOUNDARY, SelectionMFBase
 from ._block_newton import BlockNewton, block_newton
 from ._input import FeatureStandardiser, reject_constant_outcome, validate_y_o
-from ._unbiased import continuous_terms
 from ._likelihood import ContinuousHeckmanLikelihood
+from ._unbiased import continuous_terms
 
 #: sigma beyond this factor of the observed outcome's spread (or below its
 #: inverse squared) is reported as a boundary estimate.
@@ -243,11 +243,11 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         the users' and items' parameters) + 1/2 sum of the log prior precisions, up to a
         constant.
     laplace_hessian_ : {"exact", "block-diagonal"} or None
-        How log det H_rows was taken (None under the penalised criterion): whole, with the user-item
-        cross terms and the factors' rotations integrated, where the smaller side of the
-        grid has at most 4096 / (2 n_factors + 2) users or items; else by its diagonal
-        blocks, which leave the cross terms out (they pull rho towards 0;
-        docs/inference.md).
+        How log det H_rows was taken (None under the penalised criterion): whole, with
+        the user-item cross terms and the factors' rotations integrated, where the
+        smaller side of the grid has at most 4096 / (2 n_factors + 2) users or items;
+        else by its diagonal blocks, which leave the cross terms out (they pull rho
+        towards 0; docs/inference.md).
     prior_precisions_ : dict
         The penalties of the fit by prior group ("bu_o", "bi_o", "factors_o", "bu_r",
         "bi_r", "factors_r": user biases, item biases, factors of each score): the
