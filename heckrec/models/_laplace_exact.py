@@ -102,9 +102,7 @@ def exact_row_logdet(p, user_blocks, item_blocks, sources, complement=None):
         logged = ((complement.user_ptr, complement.items) if keep_items else
                   (complement.item_ptr, complement.users[complement.item_order]))
 
-    S = np.zeros((n_kept * d, n_kept * d))
-    for c in range(n_kept):
-        S[c * d:(c + 1) * d, c * d:(c + 1) * d] = kept[c]
+    S = scipy.linalg.block_diag(*kept)
     logdet = 0.0
     x_kept = [np.hstack([np.ones((n_kept, 1)), F]) for F in F_kept]
     rows = max(1, CHUNK_BYTES // (24 * n_kept * d * d))
