@@ -48,8 +48,9 @@ from ._input import (
     validate_y_o,
 )
 from ._identification import structural_rho_se
-from ._laplace import (block_logdet, evidence_precisions, pair_curvature, row_blocks,
-                       unlisted_selection_blocks)
+from ._evidence import EVIDENCE_NEWTON_STEPS, newton_maximum
+from ._laplace import (EVIDENCE_MAX, EVIDENCE_MIN, block_logdet, evidence_precisions,
+                       pair_curvature, row_blocks, unlisted_selection_blocks)
 from ._laplace_exact import exact_logdet_fits, exact_row_logdet, sampled_source
 from ._layout import ParamLayout
 from ._likelihood import BACKENDS, pair_scores
@@ -496,10 +497,12 @@ class SelectionMFBase(BaseEstimator):
         the last: a climb of a grid over rho in +-0.9 from 0, then Newton steps on
         triplets a +- LAPLACE_STEP (:meth:`_search_rho`), whose last gives the curvature
         behind rho_se_. With
-        ``rho_criterion="evidence"`` the penalties are first moved to the evidence's
+        ``rho_criterion="evidence"`` the penalties are first moved towards the evidence's
         stationary point at the current rho (MacKay's updates), and evidence steps and
         rho searches alternate until the penalties settle; a later search starts
-        from the last one's rho.
+        from the last one's rho. Newton steps over rho and the precisions together then
+        take that point to the evidence's maximum (:meth:`_maximise_evidence`), whose
+        Hessian gives rho_se_.
         """
         inner = clone(self).set_params(fixed_rho=0.0 if self.fixed_rho is None
                                        else self.fixed_rho, warm_start=True,
@@ -552,7 +555,9 @@ class SelectionMFBase(BaseEstimator):
                               ConvergenceWarning, stacklevel=user_stacklevel())
             return moved
 
-        if self.fixed_rho is not None:  # "evidence" at a given rho: the penalties only
+        free = self.fixed_rho is None
+        information = None
+        if not free:  # "evidence" at a given rho: the penalties only
             a_hat = float(np.arctanh(self.fixed_rho))
             evidence_step(a_hat)
         else:
@@ -563,15 +568,22 @@ class SelectionMFBase(BaseEstimator):
                 # (later searches start from the last one's a: the precisions moved little)
                 profile, searched, a_hat = self._search_rho(fit_at,
                                                             a_hat if alternation else None)
+        if evidence:  # from MacKay's point to the evidence's maximum (_evidence)
+            a_hat, information = self._maximise_evidence(inner, fit_at, a_hat, free)
+            if free:  # the profile at the chosen precisions (a few fits: rho_ is near)
+                profile, searched, a_hat = self._search_rho(fit_at, a_hat)
+        if free:
             at_boundary = abs(a_hat) > LAPLACE_A_MAX - 10 * LAPLACE_XATOL
             curvature = float("nan")
-            if not at_boundary and self.compute_se:
+            if not at_boundary and self.compute_se and information is None:
                 h = LAPLACE_STEP
                 for a in (a_hat + h, a_hat - h):
                     if a not in profile:
                         profile[a] = fit_at(a)
                 curvature = (profile[a_hat + h] - 2 * profile[a_hat]
                              + profile[a_hat - h]) / h**2
+            elif information is not None:  # the joint information's, in atanh(rho)
+                curvature = 1.0 / np.linalg.inv(information)[0, 0]
         # The final fit at a_hat, in view: its warnings are the user's. It also measures
         # what the design leaves for rho (rho_structural_se_), as a free fit does.
         inner.set_params(fixed_rho=float(np.tanh(a_hat)), compute_se=self.compute_se)
@@ -603,6 +615,38 @@ class SelectionMFBase(BaseEstimator):
                               f"(curvature {curvature:.3g} in atanh(rho)), so rho_se_ is NaN",
                               DegenerateEstimateWarning, stacklevel=user_stacklevel())
         return self
+
+    @staticmethod
+    def _maximise_evidence(inner, fit_at, a_hat, free):
+        """From MacKay's point to the evidence's maximum over a = atanh(rho) (where it is
+        free) and the log of every precision that has parameters and is inside the
+        evidence's bounds (heckrec.models._evidence). Leaves ``inner`` fitted at the
+        maximum, under its precisions. Returns a and the Hessian of log m there when it
+        is negative definite (the observed information behind rho_se_), else None."""
+        start = dict(inner._prior_precisions)
+        movable = [g for g, index in inner._layout.prior_groups().items()
+                   if index.size and EVIDENCE_MIN < start[g] < EVIDENCE_MAX]
+
+        def log_m(x):
+            a = float(np.clip(x[0], -LAPLACE_A_MAX, LAPLACE_A_MAX)) if free else a_hat
+            moved = {g: float(np.clip(np.exp(v), EVIDENCE_MIN, EVIDENCE_MAX))
+                     for g, v in zip(movable, x[int(free):])}
+            inner._prior_precisions = {**start, **moved}
+            return fit_at(a)
+
+        x0 = np.array(([a_hat] if free else []) + [np.log(start[g]) for g in movable])
+        if x0.size == 0:
+            return a_hat, None
+        x, hessian, converged = newton_maximum(log_m, x0)
+        log_m(x)
+        if not converged:
+            warnings.warn(f"the evidence's Newton steps over {'rho and ' if free else ''}"
+                          f"the prior precisions did not settle in {EVIDENCE_NEWTON_STEPS}"
+                          " steps; the last point is kept", ConvergenceWarning,
+                          stacklevel=user_stacklevel())
+        negative_definite = hessian is not None and np.linalg.eigvalsh(hessian).max() < 0
+        a = float(np.clip(x[0], -LAPLACE_A_MAX, LAPLACE_A_MAX)) if free else a_hat
+        return a, (hessian if negative_definite and free else None)
 
     @staticmethod
     def _search_rho(log_marginal_at, around=None):

@@ -182,11 +182,15 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         from its curvature in atanh(rho). It removes the incidental-parameter bias
         that runs the penalised rho_ away from 0, but only under a prior that fits
         the data. ``"evidence"``: the same, and the prior precisions are chosen by
-        the same marginal likelihood with MacKay's updates, as in sklearn's
-        BayesianRidge: one per score for the user biases, the item biases and the
-        factors (six; reg_factors and reg_bias are their starting values, so more
-        fits the further they are from the data's; ``prior_precisions_``). Measured in
-        docs/model.md and docs/benchmarks.md. Both
+        the same marginal likelihood: one per score for the user biases, the item
+        biases and the factors (six; reg_factors and reg_bias are their starting
+        values, so more fits the further they are from the data's;
+        ``prior_precisions_``). MacKay's updates (as in sklearn's BayesianRidge) bring
+        them near; Newton steps on log m over rho and the precisions together then
+        reach its maximum, and rho_se_ comes from the inverse of that joint Hessian,
+        so it includes what the precisions' own uncertainty adds
+        (``heckrec.models._evidence``). Measured in docs/model.md, docs/inference.md
+        and docs/benchmarks.md. Both
         need ``alpha=1`` and the numba backend; from the log the unlisted pairs'
         curvature is swept by tiles (``"complement"``) or estimated from the sample's
         weighted draws (``"sampled"``, whose rho_se_ then leaves the sample's variance
