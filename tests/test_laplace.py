@@ -311,13 +311,17 @@ def test_profile_and_lr_test_use_the_marginal_likelihood():
     assert np.arctanh(upper) == pytest.approx(a + 1.96 * se_a, abs=0.05 * 1.96 * se_a)
 
 
-def test_summary_says_where_rho_and_its_standard_error_come_from():
+@pytest.mark.parametrize("criterion, source", [
+    ("laplace", "curvature in atanh(rho), delta"),
+    ("evidence", "curvature in atanh(rho) and the log prior precisions together, delta")])
+def test_summary_says_where_rho_and_its_standard_error_come_from(criterion, source):
     X, r, o, _ = make_selection_mf(60, 40, n_factors=0, rho=0.5, density=0.3, random_state=0)
     # (a grid this small leaves rho to the normal shape: kept free to show its source)
-    est = HeckmanMFRegressor(0, rho_criterion="laplace", if_not_identified="estimate",
+    est = HeckmanMFRegressor(0, rho_criterion=criterion, if_not_identified="estimate",
                              random_state=0).fit(X, r, o)
-    text = str(est.summary())
+    text = " ".join(str(est.summary()).split())
     assert "rho chosen by the Laplace marginal likelihood" in text
+    assert source in text
     assert "delta method for sigma." in text  # sigma's SE is still the Hessian's
 
 

@@ -1336,7 +1336,9 @@ class SelectionMFBase(BaseEstimator):
             smry.add_text(f"rho chosen by the Laplace marginal likelihood "
                           f"(rho_criterion={self.rho_criterion_!r}, {self.n_laplace_fits_} "
                           "fits); its standard error from that likelihood's curvature in "
-                          "atanh(rho), delta method.")
+                          + ("atanh(rho) and the log prior precisions together"
+                             if self.rho_criterion_ == "evidence" else "atanh(rho)")
+                          + ", delta method.")
             names.remove("rho")
         elif self._rho_held_for_design():
             smry.add_text(f"rho not identified by this design (structural SE "
