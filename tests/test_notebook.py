@@ -24,7 +24,7 @@ def test_quickstart_notebook_runs(monkeypatch):
                    for out in cell.outputs)
     # what the notebook shows: the default holding an unidentified rho, the slice fit's summary, the
     # classic rho beside it, the profile interval and its plot
-    for piece in ("rho_free_ = -0.539", "BivariateProbitMF (matrix-factorisation",
+    for piece in ("rho_free_ = -0.560", "BivariateProbitMF (matrix-factorisation",
                   "HeckmanProbit rho =", "profile interval ["):
         assert piece in text
     assert any(out.get("output_type") == "display_data" for cell in nb.cells

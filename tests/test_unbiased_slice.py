@@ -161,9 +161,10 @@ def test_inference_refits_pass_the_slice_again():
 
 def test_binary_defaults_with_a_coat_slice_debias_the_level():
     # BivariateProbitMF at its defaults (biases only; rho and the precisions by the
-    # evidence) with the same 5% slice. Measured: rho_ +0.177 +- 0.049, mean P(like) on
-    # the other MAR pairs 0.399 against their share 0.403, AUC 0.7786 against NaiveMF's
-    # 0.7760; NaiveMF (logistic loss) predicts 0.50. At the defaults before 2026-12-06
+    # evidence) with the same 5% slice. Measured: rho_ +0.169 +- 0.050 (+0.177 +- 0.049 at
+    # MacKay's fixed point, before the evidence's Newton steps), mean P(like) on the other
+    # MAR pairs 0.404 against their share 0.403, AUC 0.7784 against NaiveMF's 0.7760;
+    # NaiveMF (logistic loss) predicts 0.50. At the defaults before 2026-12-06
     # (rank 8 at 1 / 0.1) this fit ran to rho = -1 with P(like) 0.78; at rank 8, 100 / 0.1
     # it gave +0.265 and 0.365.
     coat = load_coat()
@@ -173,7 +174,7 @@ def test_binary_defaults_with_a_coat_slice_debias_the_level():
         X_unbiased=coat.X_test[in_slice], y_unbiased=coat.r_test[in_slice])
     assert est.degenerate_ is None
     assert est.rho_criterion_ == "evidence"
-    assert est.rho_ == pytest.approx(0.177, abs=0.02)
+    assert est.rho_ == pytest.approx(0.169, abs=0.02)
     assert est.rho_ - 2 * est.rho_se_ > 0
     held = ~in_slice
     proba = est.predict_proba(coat.X_test[held])[:, 1]
@@ -182,8 +183,8 @@ def test_binary_defaults_with_a_coat_slice_debias_the_level():
     naive = NaiveMF(loss="logistic", random_state=0).fit(coat.X_train, coat.r_train,
                                                          coat.o_train)
     naive_gap = abs(naive.predict(coat.X_test[held]).mean() - share)
-    assert abs(p_like - share) < 0.02  # measured 0.003
+    assert abs(p_like - share) < 0.02  # measured 0.001
     assert naive_gap > 0.08  # measured 0.10
-    # and it ranks the held-out MAR pairs better than the naive model (0.7786 / 0.7760)
+    # and it ranks the held-out MAR pairs better than the naive model (0.7784 / 0.7760)
     naive_auc = global_auc(coat.r_test[held], naive.predict(coat.X_test[held]))
     assert global_auc(coat.r_test[held], proba) > naive_auc
