@@ -7,9 +7,10 @@ Heckman outcome's curvature W changes with the scores, and the factors enter eac
 blocks. As a precision moves, the fit moves, and log det H_rows with it, a term the
 updates leave out; they also take the blocks' posterior variances for the whole
 Hessian's. On biases-only binary grids their fixed point sits where log m still rises
-by about 10 per unit of log precision in the outcome's biases: the outcome's biases get
-too much variance, which explains part of the selection, and rho_ is pulled towards 0
-(docs/inference.md).
+in the outcome's bias precisions (6.4 per unit of log precision on tests/test_evidence.py's
+300 x 200 grid): those biases get too much variance, take up part of what selection
+explains, and rho_ is pulled towards 0 (about 0.03 at rho +-0.8 on a 400 x 300 grid,
+docs/inference.md).
 
 So from MacKay's point the evidence is maximised directly: Newton steps on
 x = (atanh(rho), log of each free precision), the gradient and Hessian of log m from
