@@ -252,9 +252,15 @@ def test_the_marginal_likelihood_from_a_census_is_the_complements(Est, criterion
     # unlisted pairs as the dense chunk grid
     assert fits[1].laplace_hessian_ == fits[0].laplace_hessian_ == "exact"
     assert fits[1].n_laplace_fits_ == fits[0].n_laplace_fits_
-    assert fits[1].rho_ == pytest.approx(fits[0].rho_, abs=1e-8)
-    assert fits[1].rho_se_ == pytest.approx(fits[0].rho_se_, rel=1e-6)
-    assert fits[1].prior_precisions_ == pytest.approx(fits[0].prior_precisions_, rel=1e-6)
+    # The evidence with factors ends in Newton steps on differences of log m at steps of
+    # 0.05, which magnify the two sums' rounding (log m agrees to about 1e-9): on this log,
+    # whose outcome factors the data barely support, they take every step they may and the
+    # fits end 3.5e-6 apart in rho_ (measured), the same path of 179 fits.
+    loose = criterion == "evidence"
+    assert fits[1].rho_ == pytest.approx(fits[0].rho_, abs=1e-5 if loose else 1e-8)
+    assert fits[1].rho_se_ == pytest.approx(fits[0].rho_se_, rel=1e-4 if loose else 1e-6)
+    assert fits[1].prior_precisions_ == pytest.approx(fits[0].prior_precisions_,
+                                                      rel=1e-4 if loose else 1e-6)
 
 
 @pytest.mark.filterwarnings("ignore::heckrec.exceptions.NotIdentifiedWarning")
