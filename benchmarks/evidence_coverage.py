@@ -16,9 +16,11 @@ Every replication is fitted once per form (``--forms``):
   (heckrec.models._laplace_exact) and the evidence's maximum over rho and the precisions
   (heckrec.models._evidence);
 - "blocks": the block-diagonal log det, forced by setting ``_laplace_exact.MAX_KEPT`` to 0;
-- "mackay": log det whole, but rho and the precisions left at MacKay's fixed point (the
-  Newton steps to the evidence's maximum skipped), as every evidence fit was before
-  2026-12-07; rho_se_ then from the profile's curvature at fixed precisions.
+- "mackay": log det whole, but the precisions left at MacKay's fixed point (the Newton
+  steps to the evidence's maximum skipped) and rho_ from the search at them; rho_se_ from
+  the profile's curvature at those precisions. This is the evidence before 2026-12-07 but
+  for that last search, which it did not make where the last MacKay round moved the
+  precisions a little (its rho_ then came from the search before that round's move).
 
 Reported per (rho, form): the mean bias of rho_, its SE and SD over replications, the mean
 rho_se_, the share of Wald intervals tanh(atanh(rho_) -+ 1.96 se(atanh)) that hold the
