@@ -29,6 +29,8 @@ estimate and outcome item-bias precision.
 
 Run: python benchmarks/evidence_coverage.py [--reps N] [--binary] [--forms F ...]
      python benchmarks/evidence_coverage.py --design biases [--reps N] [--forms F ...]
+     (--first-seed S: seeds S to S + N - 1, default 1000; --rhos: a subset of the design's;
+     --tag: appended to the results' name)
 """
 
 import argparse
@@ -84,17 +86,19 @@ def main():
     parser.add_argument("--forms", nargs="+", choices=("exact", "blocks", "mackay"),
                         default=["exact", "blocks"])
     parser.add_argument("--tag", default="")
+    parser.add_argument("--first-seed", type=int, default=1000)
+    parser.add_argument("--rhos", type=float, nargs="+", help="a subset of the design's")
     args = parser.parse_args()
     design = DESIGNS[args.design]
     binary = args.binary or args.design == "biases"
     rows = []
-    for rho in design["rhos"]:
+    for rho in args.rhos or design["rhos"]:
         results = {form: [] for form in args.forms}
         for rep in range(args.reps):
             X, r, o, _ = make_selection_mf(*design["shape"], n_factors=design["rank"], rho=rho,
                                            density=design["density"],
                                            outcome="binary" if binary else "continuous",
-                                           random_state=1000 + rep)
+                                           random_state=args.first_seed + rep)
             for form in args.forms:
                 if args.design == "biases":
                     est = BivariateProbitMF(random_state=0, if_not_identified="estimate")
@@ -127,7 +131,8 @@ def main():
     write(name, rows, list(rows[0]),
           note=f"{model} on make_selection_mf({shape[0]}, {shape[1]}, rank {design['rank']}, "
                f"density {design['density']}{', binary' if binary else ''}), seeds "
-               f"1000-{999 + args.reps}; each data set fitted by each form: "
+               f"{args.first_seed}-{args.first_seed + args.reps - 1}; each data set fitted by "
+               "each form: "
                + ", ".join(args.forms) + " (the script's docstring).")
 
 
