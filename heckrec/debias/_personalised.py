@@ -94,10 +94,12 @@ class _PairBounds:
         model = self.selection_model
         if model is None:
             model_class = BivariateProbitMF if self.loss == "logistic" else HeckmanMFRegressor
-            # the bounds read the selection fit's rho even where only the normal shape
-            # identifies it (a sensitivity analysis); held at 0 it would make PUID IPS
-            model = model_class(n_factors=self.n_factors, random_state=self.random_state,
-                                compute_se=False, if_not_identified="estimate")
+            # The selection model's own defaults, not this model's rank: a rank-8 penalised
+            # BivariateProbitMF ran rho to +1 in benchmarks/puid_simulation.py, putting every
+            # gamma_ui at the cap. The bounds read the fit's rho even where only the normal
+            # shape identifies it (a sensitivity analysis); held at 0 it would make PUID IPS.
+            model = model_class(random_state=self.random_state, compute_se=False,
+                                if_not_identified="estimate")
         model = clone(model)
         y_arr, o_arr = validate_y_o(y, o, len(np.asarray(X)))
         y_fit = np.where(o_arr, y_arr, np.nan)
@@ -154,9 +156,10 @@ class PUIDMF(_PairBounds, _Sensitivity, IPSMF):
     selection_model : estimator or None, default=None
         An unfitted :class:`~heckrec.BivariateProbitMF` (0/1 outcomes) or
         :class:`~heckrec.HeckmanMFRegressor`, cloned and fitted on the same data. None:
-        the one matching ``loss`` with this model's ``n_factors`` and defaults, except
-        ``if_not_identified="estimate"``: the bounds read the free fit's rho. A model
-        that held an unidentified rho at 0 (its default) implies ``gamma_ui = 1``.
+        the one matching ``loss`` at its own defaults (BivariateProbitMF: biases only,
+        rho and the prior precisions by the evidence; not this model's ``n_factors``),
+        except ``if_not_identified="estimate"``: the bounds read the free fit's rho. A
+        model that held an unidentified rho at 0 (its default) implies ``gamma_ui = 1``.
     clip, **kwargs
         As :class:`IPSMF`.
 
