@@ -311,18 +311,29 @@ def test_profile_and_lr_test_use_the_marginal_likelihood():
     assert np.arctanh(upper) == pytest.approx(a + 1.96 * se_a, abs=0.05 * 1.96 * se_a)
 
 
-@pytest.mark.parametrize("criterion, source", [
-    ("laplace", "curvature in atanh(rho), delta"),
-    ("evidence", "curvature in atanh(rho) and the log prior precisions together, delta")])
-def test_summary_says_where_rho_and_its_standard_error_come_from(criterion, source):
-    X, r, o, _ = make_selection_mf(60, 40, n_factors=0, rho=0.5, density=0.3, random_state=0)
+@pytest.mark.parametrize("criterion, rank, source", [
+    ("laplace", 0, "curvature in atanh(rho), delta"),
+    ("evidence", 0, "curvature in atanh(rho) and the log prior precisions together, delta"),
+    # with factors the evidence stops at MacKay's point (EVIDENCE_NEWTON_FACTORS), and
+    # rho_se_ is the profile's at those precisions
+    ("evidence", 1, "curvature in atanh(rho), delta")])
+def test_summary_says_where_rho_and_its_standard_error_come_from(criterion, rank, source):
+    X, r, o, _ = make_selection_mf(60, 40, n_factors=rank, rho=0.5, density=0.3,
+                                   random_state=0)
     # (a grid this small leaves rho to the normal shape: kept free to show its source)
-    est = HeckmanMFRegressor(0, rho_criterion=criterion, if_not_identified="estimate",
+    est = HeckmanMFRegressor(rank, rho_criterion=criterion, if_not_identified="estimate",
                              random_state=0).fit(X, r, o)
     text = " ".join(str(est.summary()).split())
     assert "rho chosen by the Laplace marginal likelihood" in text
     assert source in text
     assert "delta method for sigma." in text  # sigma's SE is still the Hessian's
+    if "together" not in source:  # the SE from the profile's last triplet, a +- 0.1
+        a = np.arctanh(est.rho_)
+        low, mid, high = (next(v for rho, v in est.laplace_profile_
+                               if abs(rho - np.tanh(a + d)) < 1e-12)
+                          for d in (-0.1, 0.0, 0.1))
+        curvature = (low - 2 * mid + high) / 0.1**2
+        assert est.rho_se_ == pytest.approx((1 - est.rho_**2) / np.sqrt(-curvature), rel=1e-9)
 
 
 def _counted(f):

@@ -251,16 +251,14 @@ def test_the_marginal_likelihood_from_a_census_is_the_complements(Est, criterion
     # H_rows whole: the sample's draws enter the cross terms as pairs, the complement's
     # unlisted pairs as the dense chunk grid
     assert fits[1].laplace_hessian_ == fits[0].laplace_hessian_ == "exact"
-    assert fits[1].n_laplace_fits_ == fits[0].n_laplace_fits_
-    # The evidence with factors ends in Newton steps on differences of log m at steps of
-    # 0.05, which magnify the two sums' rounding (log m agrees to about 1e-9): on this log,
-    # whose outcome factors the data barely support, they take every step they may and the
-    # fits end 3.5e-6 apart in rho_ (measured), the same path of 179 fits.
-    loose = criterion == "evidence"
-    assert fits[1].rho_ == pytest.approx(fits[0].rho_, abs=1e-5 if loose else 1e-8)
-    assert fits[1].rho_se_ == pytest.approx(fits[0].rho_se_, rel=1e-4 if loose else 1e-6)
-    assert fits[1].prior_precisions_ == pytest.approx(fits[0].prior_precisions_,
-                                                      rel=1e-4 if loose else 1e-6)
+    # The two sums agree to rounding (log m to about 1e-12 relative), which the evidence's
+    # differenced Newton steps can magnify into one fit more or less on the same path:
+    # BivariateProbitMF's default took 98 and 99 fits here and ended 1.6e-8 apart in rho_
+    # (numpy 2.4.6, numba 0.68.1; measured).
+    assert abs(fits[1].n_laplace_fits_ - fits[0].n_laplace_fits_) <= 1
+    assert fits[1].rho_ == pytest.approx(fits[0].rho_, abs=1e-7)
+    assert fits[1].rho_se_ == pytest.approx(fits[0].rho_se_, rel=1e-6)
+    assert fits[1].prior_precisions_ == pytest.approx(fits[0].prior_precisions_, rel=1e-6)
 
 
 @pytest.mark.filterwarnings("ignore::heckrec.exceptions.NotIdentifiedWarning")

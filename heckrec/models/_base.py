@@ -48,7 +48,7 @@ from ._input import (
     validate_y_o,
 )
 from ._identification import structural_rho_se
-from ._evidence import EVIDENCE_NEWTON_STEPS, newton_maximum
+from ._evidence import EVIDENCE_NEWTON_FACTORS, EVIDENCE_NEWTON_STEPS, newton_maximum
 from ._laplace import (EVIDENCE_MAX, EVIDENCE_MIN, block_logdet, evidence_precisions,
                        pair_curvature, row_blocks, unlisted_selection_blocks)
 from ._laplace_exact import exact_logdet_fits, exact_row_logdet, sampled_source
@@ -500,9 +500,10 @@ class SelectionMFBase(BaseEstimator):
         ``rho_criterion="evidence"`` the penalties are first moved towards the evidence's
         stationary point at the current rho (MacKay's updates), and evidence steps and
         rho searches alternate until the penalties settle; a later search starts
-        from the last one's rho. Newton steps over rho and the precisions together then
-        take that point to the evidence's maximum (:meth:`_maximise_evidence`), whose
-        Hessian gives rho_se_.
+        from the last one's rho. On a biases-only model, Newton steps over rho and the
+        precisions together then take that point to the evidence's maximum
+        (:meth:`_maximise_evidence`), whose Hessian gives rho_se_; with factors they are
+        not taken (see ``EVIDENCE_NEWTON_FACTORS``).
         """
         inner = clone(self).set_params(fixed_rho=0.0 if self.fixed_rho is None
                                        else self.fixed_rho, warm_start=True,
@@ -568,8 +569,10 @@ class SelectionMFBase(BaseEstimator):
                 # (later searches start from the last one's a: the precisions moved little)
                 profile, searched, a_hat = self._search_rho(fit_at,
                                                             a_hat if alternation else None)
-        if evidence:  # from MacKay's point to the evidence's maximum (_evidence)
-            a_hat, information = self._maximise_evidence(inner, fit_at, a_hat, free)
+        if evidence:
+            if self.n_factors == 0 or EVIDENCE_NEWTON_FACTORS:
+                # from MacKay's point to the evidence's maximum (_evidence)
+                a_hat, information = self._maximise_evidence(inner, fit_at, a_hat, free)
             if free:  # the profile at the chosen precisions (a few fits: rho_ is near)
                 profile, searched, a_hat = self._search_rho(fit_at, a_hat)
         if free:
@@ -596,6 +599,8 @@ class SelectionMFBase(BaseEstimator):
                                                              "_row_variances",
                                                              "_structure_at_fixed_rho")})
         self.n_laplace_fits_ = n_fits + 1
+        # whether rho_se_ counts the precisions' uncertainty (for summary())
+        self._rho_se_joint = information is not None
         if self.fixed_rho is not None:
             return self
         self.rho_ = self.rho_free_ = float(np.tanh(a_hat))
@@ -1337,7 +1342,7 @@ class SelectionMFBase(BaseEstimator):
                           f"(rho_criterion={self.rho_criterion_!r}, {self.n_laplace_fits_} "
                           "fits); its standard error from that likelihood's curvature in "
                           + ("atanh(rho) and the log prior precisions together"
-                             if self.rho_criterion_ == "evidence" else "atanh(rho)")
+                             if getattr(self, "_rho_se_joint", False) else "atanh(rho)")
                           + ", delta method.")
             names.remove("rho")
         elif self._rho_held_for_design():

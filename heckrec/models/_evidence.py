@@ -12,7 +12,8 @@ in the outcome's bias precisions (6.4 per unit of log precision on tests/test_ev
 explains, and rho_ is pulled towards 0 (about 0.03 at rho +-0.8 on a 400 x 300 grid,
 docs/inference.md).
 
-So from MacKay's point the evidence is maximised directly: Newton steps on
+So from MacKay's point the evidence of a biases-only model is maximised directly (with
+factors the steps did not pay: ``EVIDENCE_NEWTON_FACTORS``): Newton steps on
 x = (atanh(rho), log of each free precision), the gradient and Hessian of log m from
 central differences of penalised fits (2 d + 1 fits a step for d coordinates, and
 d (d - 1) / 2 more for the mixed terms at the first, BFGS-updated after), each
@@ -32,6 +33,16 @@ EVIDENCE_NEWTON_STEPS = 8
 EVIDENCE_GAIN_TOL = 5e-3
 #: Largest move of one coordinate in one step.
 EVIDENCE_MAX_MOVE = 0.5
+#: Whether models with factors take the Newton steps too. They do not: with factors the
+#: steps did not pay. On 150 x 100 rank-2 continuous grids they moved rho_ by under 0.01
+#: and left coverage as it was, for 3.4-4.4 times the time
+#: (benchmarks/evidence_coverage.py --forms exact mackay); on the Yahoo-shaped rank-4 log
+#: they took 172 fits against MacKay's 21 (977 s against 298 s), did not settle in
+#: EVIDENCE_NEWTON_STEPS, and moved rho_ from 0.484 to 0.479, away from the truth 0.5
+#: (benchmarks/bench_scale.py --evidence); on a 60 x 40 rank-1 log they did not settle
+#: either. There log m keeps rising as some precisions weaken, a sign that the Laplace
+#: approximation, not MacKay's fixed point, limits the evidence with factors.
+EVIDENCE_NEWTON_FACTORS = False
 
 
 def newton_maximum(log_m, x0, step=EVIDENCE_STEP, max_steps=EVIDENCE_NEWTON_STEPS,
