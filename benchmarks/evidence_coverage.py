@@ -14,7 +14,9 @@ Every replication is fitted once per form (``--forms``):
 
 - "exact": the estimators as they are: log det H_rows whole
   (heckrec.models._laplace_exact) and the evidence's maximum over rho and the precisions
-  (heckrec.models._evidence);
+  (heckrec.models._evidence) on biases only; with factors the estimators stop at MacKay's
+  point since 2026-12-07 (``EVIDENCE_NEWTON_FACTORS``), so on the ``rank2`` design "exact"
+  is now "mackay" (``results/evidence_coverage_joint.md`` was run before, with the steps);
 - "blocks": the block-diagonal log det, forced by setting ``_laplace_exact.MAX_KEPT`` to 0;
 - "mackay": log det whole, but the precisions left at MacKay's fixed point (the Newton
   steps to the evidence's maximum skipped) and rho_ from the search at them; rho_se_ from

@@ -186,11 +186,13 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         biases and the factors (six; reg_factors and reg_bias are their starting
         values, so more fits the further they are from the data's;
         ``prior_precisions_``). MacKay's updates (as in sklearn's BayesianRidge) bring
-        them near; Newton steps on log m over rho and the precisions together then
-        reach its maximum, and rho_se_ comes from the inverse of that joint Hessian,
-        so it includes what the precisions' own uncertainty adds
-        (``heckrec.models._evidence``). Measured in docs/model.md, docs/inference.md
-        and docs/benchmarks.md. Both
+        them near. On a biases-only model Newton steps on log m over rho and the
+        precisions together then reach its maximum, and rho_se_ comes from the inverse
+        of that joint Hessian, so it includes what the precisions' own uncertainty adds
+        (``heckrec.models._evidence``); with factors, where those steps cost 3-8 times
+        the fits without bringing rho_ nearer the truth, the fit stops at MacKay's point
+        and rho_se_ is the profile's curvature there. Measured in docs/model.md,
+        docs/inference.md and docs/benchmarks.md. Both
         need ``alpha=1`` and the numba backend; from the log the unlisted pairs'
         curvature is swept by tiles (``"complement"``) or estimated from the sample's
         weighted draws (``"sampled"``, whose rho_se_ then leaves the sample's variance
