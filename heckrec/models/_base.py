@@ -451,8 +451,10 @@ class SelectionMFBase(BaseEstimator):
         self.se_info_ = {}  # filled when standard errors are computed
         self._inverse_columns = {}
         self.rho_penalty_shift_ = float("nan")  # set by _check_identification
+        self._penalty_shift_a = float("nan")
         self._finish_fit(objective, y[o])
         self._check_structure()
+        self._warn_penalty_shift()
         self.prior_precisions_ = dict(self._precisions() or self._default_precisions())
         self.laplace_hessian_ = None  # set by _log_marginal
         self.log_marginal_ = (self._log_marginal(objective)
@@ -1076,24 +1078,44 @@ class SelectionMFBase(BaseEstimator):
         return float(-column @ (objective.penalty * self.theta_))
 
     def _check_identification(self, objective, se_a):
-        """Warn when rho_ moves with the penalties by more than its standard error says.
+        """Measure how far rho_ moves with the penalties against its standard error.
 
         Sets ``rho_penalty_shift_``: the change of atanh(rho_) a tenfold change of every
-        penalty would make (first order), in units of its standard error.
+        penalty would make (first order), in units of its standard error. The warning
+        waits for the design's check (:meth:`_warn_penalty_shift`), which says what the
+        shift means.
         """
         shift = np.log(10.0) * self._penalty_sensitivity(objective)
         self.rho_penalty_shift_ = float(abs(shift) / se_a) if se_a > 0 else float("nan")
-        if self.rho_penalty_shift_ > IDENTIFICATION_SHIFT:
-            anchors = ("X_unbiased / y_unbiased (a few randomly exposed pairs) or an exclusion "
-                       "restriction (selection_only)") if not self._identified_beyond_shape() \
-                else "stronger anchors (more randomly exposed pairs)"
-            warnings.warn(
-                f"rho is not identified by these data: a tenfold change of the penalties "
-                f"would move atanh(rho_) by {abs(shift):.3g}, {self.rho_penalty_shift_:.1f} "
-                f"times its standard error, so rho_ = {self.rho_:+.3f} reflects the penalties "
-                f"(the prior) more than the data, and rho_se_ understates its uncertainty. "
-                f"Pass {anchors}; docs/model.md shows this on Coat.",
-                NotIdentifiedWarning, stacklevel=user_stacklevel())
+        self._penalty_shift_a = float(abs(shift))
+
+    def _warn_penalty_shift(self):
+        """Warn where rho_penalty_shift_ is above IDENTIFICATION_SHIFT, with the remedy
+        for its cause. Where the design identifies rho (rho_structural_se_ at most
+        STRUCTURAL_SE_LIMIT) the shift is the penalties' shrinkage of an identified rho,
+        which the marginal likelihood removes (a Yahoo-shaped log: 0.826 penalised, 0.484
+        by the evidence, true 0.5; docs/benchmarks.md); elsewhere only anchors help."""
+        if not self.rho_penalty_shift_ > IDENTIFICATION_SHIFT:
+            return
+        moved = (f"a tenfold change of the penalties would move atanh(rho_) by "
+                 f"{self._penalty_shift_a:.3g}, {self.rho_penalty_shift_:.1f} times its "
+                 f"standard error, so rho_ = {self.rho_:+.3f} reflects the penalties (the "
+                 f"prior) more than the data, and rho_se_ understates its uncertainty.")
+        if self._identified_beyond_shape():
+            text = (f"rho is not identified by these data: {moved} Pass stronger anchors "
+                    f"(more randomly exposed pairs); docs/model.md shows this on Coat.")
+        elif self.rho_structural_se_ <= STRUCTURAL_SE_LIMIT:
+            text = (f"rho_ is biased by the penalties: {moved} The design identifies rho "
+                    f"(rho_structural_se_ = {self.rho_structural_se_:.3g}), so let the data "
+                    f"choose the penalties, rho_criterion='evidence' (the marginal "
+                    f"likelihood), or correct rho_ with "
+                    f"heckrec.inference.bias_corrected_rho; docs/benchmarks.md compares "
+                    f"them on a Yahoo-shaped log.")
+        else:
+            text = (f"rho is not identified by these data: {moved} Pass X_unbiased / "
+                    f"y_unbiased (a few randomly exposed pairs) or an exclusion restriction "
+                    f"(selection_only); docs/model.md shows this on Coat.")
+        warnings.warn(text, NotIdentifiedWarning, stacklevel=user_stacklevel())
 
     def _check_structure(self):
         """Set ``rho_structural_se_`` and warn when the design leaves rho to the errors' shape.

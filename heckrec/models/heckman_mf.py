@@ -233,7 +233,10 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         embeddings. NaN when the fit is degenerate.
     rho_penalty_shift_ : float
         How many of its SEs a tenfold change of every penalty would move atanh(rho_)
-        (first order); above 2 the fit warns ``NotIdentifiedWarning``.
+        (first order); above 2 the fit warns ``NotIdentifiedWarning``, naming
+        ``rho_criterion="evidence"`` where the design identifies rho
+        (``rho_structural_se_`` at most 1) and anchors (a MAR slice, an exclusion
+        restriction) where it does not.
     rho_structural_se_ : float
         The SE rho would have from the selection term's variation beyond the outcome
         score's own user and item effects and features alone,
