@@ -189,7 +189,7 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         them near. On a biases-only model Newton steps on log m over rho and the
         precisions together then reach its maximum, and rho_se_ comes from the inverse
         of that joint Hessian, so it includes what the precisions' own uncertainty adds
-        (``heckrec.models._evidence``); with factors, where those steps cost 3-8 times
+        (``heckrec.models._evidence``); with factors, where those steps cost 4-8 times
         the fits without bringing rho_ nearer the truth, the fit stops at MacKay's point
         and rho_se_ is the profile's curvature there. Measured in docs/model.md,
         docs/inference.md and docs/benchmarks.md. Both
