@@ -19,7 +19,7 @@ def main():
     X, r, o, _ = make_selection_mf(15400, 1000, n_factors=4, rho=0.6, sigma=1.0, density=0.1,
                                    bias_scale=0.8, random_state=0)
     est = HeckmanMFRegressor(n_factors=4, reg_factors=5.0, reg_bias=1.0,
-                             solver="block-newton", random_state=0)
+                             solver="block-newton", rho_criterion="penalised", random_state=0)
     fit_s, res, correction_s, _ = fit_then_correct(est, X, r, o)
     low, high = res.conf_int()
     row = {"pairs": f"{X.shape[0]:,}", "fit s (with SEs)": f"{fit_s:.1f}",

@@ -35,7 +35,7 @@ def main():
         for label, penalties in (("defaults", {}), ("1 / 0.1", dict(reg_factors=1.0,
                                                                       reg_bias=0.1))):
             est = HeckmanMFRegressor(n_factors=1, random_state=0, if_not_identified="estimate",
-                                     **penalties).fit(X, r, o)
+                                     rho_criterion="penalised", **penalties).fit(X, r, o)
             fit_s = median_time(lambda: est.fit(X, r, o), repeat=3)
             jk_s = median_time(lambda: jackknife_rho(est, X, r, o, n_partitions=1,
                                                      random_state=0), repeat=3)

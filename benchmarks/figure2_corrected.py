@@ -50,7 +50,7 @@ def run(args):
             data = _data(args.ratings_path, rho, seed)
             X, options = _selection_index(data.X_train, args.spline_knots)
             est = HeckmanMFRegressor(n_factors=0, reg_bias=0.1, max_iter=2000, random_state=0,
-                                     **options)
+                                     rho_criterion="penalised", **options)
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 start = time.perf_counter()

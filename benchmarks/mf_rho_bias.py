@@ -57,6 +57,7 @@ def main():
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     est = HeckmanMFRegressor(n_factors=1, reg_factors=reg_f, reg_bias=reg_b,
+                                             rho_criterion="penalised",
                                              random_state=0).fit(X, r, o)
                 rows.append({"rho": rho, "seed": seed, "grid": f"{n_u}x{n_i}",
                              "reg_factors": reg_f, "reg_bias": reg_b, "rho_hat": est.rho_,

@@ -20,7 +20,8 @@ from heckrec.inference._api import _refit_simulated
 
 warnings.simplefilter("ignore")
 seed = int(sys.argv[1]) if len(sys.argv) > 1 else 0
-settings = {"n_factors": 1, "random_state": 0, "reg_factors": 1.0, "reg_bias": 0.1}
+settings = {"n_factors": 1, "random_state": 0, "reg_factors": 1.0, "reg_bias": 0.1,
+            "rho_criterion": "penalised"}
 X, r, o, _ = make_selection_mf(400, 300, n_factors=1, rho=0.8, density=0.3,
                                outcome="continuous", random_state=seed)
 est = HeckmanMFRegressor(**settings).fit(X, r, o)

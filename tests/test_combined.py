@@ -92,7 +92,9 @@ def test_combined_fit_lowers_its_objective_and_reports_no_se(estimator, outcome,
     X, r, o = _data(outcome)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # small data: boundary warnings are not the point
-        likelihood_fit = estimator(n_factors=1, reg_factors=2.0, random_state=0).fit(X, r, o)
+        # (penalised: the likelihood fit the combined objective starts from)
+        likelihood_fit = estimator(n_factors=1, reg_factors=2.0, random_state=0,
+                                   rho_criterion="penalised").fit(X, r, o)
         est = estimator(n_factors=1, reg_factors=2.0, random_state=0, alpha=0.5,
                         debias_loss=kind).fit(X, r, o)
     assert np.isnan(est.rho_se_)

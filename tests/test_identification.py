@@ -60,19 +60,55 @@ def test_penalty_shift_on_an_identified_design_points_to_the_evidence():
     """Biases-only data with large biases (SD 1) under reg_bias 100: the penalty shrinks
     them and the penalised rho_ runs to 0.86 for a true 0.5 (a shift of 35 SEs), though
     the design identifies rho (structural SE 0.51). The warning says so and names the
-    evidence, which from the same starting penalty gives 0.528 +- 0.030 (measured)."""
+    evidence, which from the same starting penalty gives 0.528 +- 0.030 (measured). The
+    default "auto" makes that move itself: the same fit, with no warning."""
     X, r, o, _ = make_selection_mf(300, 200, n_factors=0, rho=0.5, density=0.2,
                                    bias_scale=1.0, random_state=0)
     with pytest.warns(NotIdentifiedWarning,
                       match="biased by the penalties.*rho_criterion='evidence'"):
-        est = HeckmanMFRegressor(0, reg_bias=100.0, random_state=0).fit(X, r, o)
+        est = HeckmanMFRegressor(0, reg_bias=100.0, rho_criterion="penalised",
+                                 random_state=0).fit(X, r, o)
     assert est.rho_structural_se_ < 1.0 and est.rho_penalty_shift_ > 2.0
     assert est.rho_ - 0.5 > 5 * est.rho_se_
     with warnings.catch_warnings():
         warnings.simplefilter("error", NotIdentifiedWarning)
         evidence = HeckmanMFRegressor(0, reg_bias=100.0, rho_criterion="evidence",
                                       random_state=0).fit(X, r, o)
+        default = HeckmanMFRegressor(0, reg_bias=100.0, random_state=0).fit(X, r, o)
     assert abs(evidence.rho_ - 0.5) < 3 * evidence.rho_se_
+    assert default.rho_criterion_ == "evidence"
+    assert default.rho_ == pytest.approx(evidence.rho_, abs=1e-6)
+    assert default.rho_se_ == pytest.approx(evidence.rho_se_, rel=1e-4)
+    assert "'auto' chose the evidence" in default.summary().as_text()
+
+
+def test_auto_with_factors_moves_a_penalty_driven_rho_to_the_evidence():
+    """Rank-1 factors of SD 1.5 under the default reg_factors 100: the penalised rho_
+    runs to 0.98 for a true 0.5 (shift 6.1 SEs, structural SE 0.65); the default
+    refits by the evidence, 0.552 +- 0.026 (measured), as rho_criterion="evidence"
+    does."""
+    X, r, o, _ = make_selection_mf(200, 150, n_factors=1, rho=0.5, density=0.2,
+                                   factor_scale=1.5, random_state=0)
+    with pytest.warns(NotIdentifiedWarning, match="biased by the penalties"):
+        penalised = HeckmanMFRegressor(1, rho_criterion="penalised",
+                                       random_state=0).fit(X, r, o)
+    assert penalised.rho_ > 0.9
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NotIdentifiedWarning)
+        default = HeckmanMFRegressor(1, random_state=0).fit(X, r, o)
+    assert default.rho_criterion_ == "evidence"
+    assert abs(default.rho_ - 0.5) < 3 * default.rho_se_
+
+
+def test_auto_keeps_the_penalised_fit_where_the_penalties_do_not_move_rho():
+    # The same design with small biases (SD 0.3) at reg_bias 1: the shift is below 2 SEs,
+    # so "auto" is the penalised fit, to the last digit.
+    X, r, o, _ = make_selection_mf(300, 200, n_factors=0, rho=0.5, density=0.2,
+                                   random_state=0)
+    penalised = HeckmanMFRegressor(0, rho_criterion="penalised", random_state=0).fit(X, r, o)
+    default = HeckmanMFRegressor(0, random_state=0).fit(X, r, o)
+    assert penalised.rho_penalty_shift_ < 2.0
+    assert default.rho_criterion_ == "penalised" and default.rho_ == penalised.rho_
 
 
 def test_left_after_effects_is_the_least_squares_residual():

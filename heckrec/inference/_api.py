@@ -86,9 +86,10 @@ def _refit(fitted, X, y, o, start, fixed_rho, slice_=None):
     est = copy.deepcopy(fitted)
     est.theta_ = start
     # the refits are of the estimator whose rho the fit estimated: rho stays free even
-    # where a replication's design would not identify it
+    # where a replication's design would not identify it, under the criterion the fit
+    # used ("auto" decides from the SEs, which the refits do not compute)
     est.set_params(fixed_rho=fixed_rho, warm_start=True, compute_se=False, verbose=0,
-                   if_not_identified="estimate")
+                   if_not_identified="estimate", rho_criterion=fitted.rho_criterion_)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateEstimateWarning)
         return est.fit(X, y, o, **(slice_ or {}))

@@ -135,8 +135,10 @@ def _ids(X):
 def _fit_half(fitted, X, y, o, rows, fit_kwargs):
     """rho_ of a copy refitted on ``rows`` (no standard errors), warm-started from the full
     fit's parameters of the half's users and items."""
+    # (under the criterion the fit used: "auto" decides from the SEs, not computed here)
     est = copy.deepcopy(fitted).set_params(compute_se=False, warm_start=True, verbose=0,
-                                           if_not_identified="estimate")
+                                           if_not_identified="estimate",
+                                           rho_criterion=fitted.rho_criterion_)
     extra = dict(fit_kwargs)
     if "X_unbiased" in extra and extra["X_unbiased"] is not None:
         # Keep the slice pairs whose user and item are in the half.

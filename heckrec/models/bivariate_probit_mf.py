@@ -75,11 +75,14 @@ init_scale, scaling, compute_se, cov_type, fixed_rho, warm_start, alpha, debias_
 propensity_clip, selection_only, outcome_only, unobserved, unobserved_ratio, rho_criterion, \
 if_not_identified, random_state, verbose
         As in :class:`heckrec.HeckmanMFRegressor`, except ``reg_bias=0.1`` and
-        ``rho_criterion="auto"`` (``reg_factors=100.0`` as there). ``"auto"`` is
-        ``"evidence"`` where it is written for and cheap: a biases-only model
+        the meaning of ``rho_criterion="auto"`` (the default in both;
+        ``reg_factors=100.0`` as there). Here ``"auto"`` is ``"evidence"`` from the
+        start where it is written for and cheap: a biases-only model
         (``n_factors=0``) on a listed grid, its log or a sample of it (any
         ``unobserved``), ``backend="numba"``,
-        ``alpha=1``, ``likelihood="exact"``, ``reg_rho=0``; elsewhere ``"penalised"``.
+        ``alpha=1``, ``likelihood="exact"``, ``reg_rho=0``; elsewhere the penalised fit,
+        replaced by the evidence's where its rho_ shifts with the penalties on a design
+        that identifies rho, as in HeckmanMFRegressor.
         ``rho_criterion_`` says which was used. Under the evidence ``reg_bias`` is only the
         starting precision: each score's user and item biases get their own, chosen by
         the marginal likelihood, and rho maximises it. Measured (docs/model.md): issue
@@ -142,6 +145,7 @@ rho_penalty_shift_, rho_structural_se_, rho_free_, rho_criterion_
         "n_draws": [Interval(Integral, 1, None, closed="left")],
         "backend": [StrOptions({"numba", "dask"})],
     }
+    _auto_evidence_biases_only = True
 
     def __init__(self, n_factors=0, *, likelihood="exact", n_draws=100, reg_factors=100.0,
                  reg_bias=0.1, reg_rho=0.0, solver="lbfgs", max_iter=1000, tol=1e-7, learning_rate=0.01,
