@@ -123,7 +123,9 @@ def test_profiled_se_matches_dense_inverse_hessian(small):
     from heckrec.models._pairs import PairSet
 
     X, r, o, _ = small
-    est = small_estimator(compute_se=True, tol=1e-10, max_iter=2000).fit(X, r, o)
+    # (penalised: the SEs of the penalised Hessian are checked; "auto" moves to the evidence)
+    est = small_estimator(compute_se=True, tol=1e-10, max_iter=2000,
+                          rho_criterion="penalised").fit(X, r, o)
     layout = ParamLayout(est.n_users_, est.n_items_, 2, 1)
     r_fit = (r - est.outcome_loc_) / est.outcome_scale_  # theta_ is in the fit's units
     pairs = PairSet(est.user_encoder_.transform(X[:, 0]), est.item_encoder_.transform(X[:, 1]),

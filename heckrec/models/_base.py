@@ -123,6 +123,11 @@ IDENTIFICATION_SHIFT = 2.0
 #: user and item effects (heckrec.models._identification); above this, a 95% interval
 #: would span all of (-1, 1), and the fit warns that the design does not identify rho.
 STRUCTURAL_SE_LIMIT = 1.0
+#: Factors (both scores', in the fit's units) with an RMS below this are held at 0 by
+#: reg_factors: the first-order penalty shift cannot see what a weaker penalty would do
+#: (fits at the default 100 gave 1e-6 to 1e-4 on simulated grids with factors of SD 0.7 to
+#: 1.5; the Yahoo-shaped log's 0.08 is not held).
+FACTORS_HELD_AT_ZERO = 1e-3
 #: rho_criterion="laplace": the rho grid climbed first, the tolerance of the search and the
 #: bounds in a = atanh(rho) (rho +-0.995), and the step of the triplets behind the Newton
 #: steps and the curvature behind rho_se_.
@@ -270,11 +275,12 @@ class SelectionMFBase(BaseEstimator):
 
     def _evidence_may_follow(self):
         """Whether ``"auto"`` may move from the penalised fit to the evidence: a free
-        rho, standard errors (which measure the penalty shift), and the settings the
-        evidence is written for, from every pair's curvature (not a sample's: from a
-        sample the evidence with factors is biased, docs/scaling.md)."""
+        rho, standard errors (which measure the penalty shift) from the Hessian (the
+        evidence has no sandwich), and the settings the evidence is written for, from
+        every pair's curvature (not a sample's: from a sample the evidence with factors
+        is biased, docs/scaling.md)."""
         return (self.rho_criterion == "auto" and self.fixed_rho is None
-                and self.compute_se and self.reg_rho == 0.0
+                and self.compute_se and self.cov_type == "hessian" and self.reg_rho == 0.0
                 and self.unobserved != "sampled"
                 and getattr(self, "likelihood", "exact") == "exact"
                 and all(value in allowed
@@ -282,32 +288,69 @@ class SelectionMFBase(BaseEstimator):
 
     def _fit_penalised_then_evidence(self, X, y, o, X_unbiased, y_unbiased):
         """``"auto"`` where it starts penalised: the penalised fit, kept unless its rho_
-        moves with the penalties by more than IDENTIFICATION_SHIFT SEs where the design
-        identifies rho (the case the penalty-shift warning names the evidence for); then
-        the evidence refits, and its fit and warnings are the user's. Returns the
-        criterion used.
+        reflects the penalties on a design that identifies rho
+        (:meth:`_penalties_move_rho`); then the evidence refits, and its fit and
+        warnings are the user's. Returns the criterion used.
 
         On a Yahoo-shaped log (rank 4, true rho 0.5) the penalised fit gives 0.826, 145
         SEs of shift; the evidence 0.484 +- 0.004 in about five times its time
-        (docs/benchmarks.md). Where the shift is small (the semi-synthetic MovieLens
-        design: 0.12-0.20) or the design does not identify rho (Coat) nothing changes.
+        (docs/benchmarks.md). Where the design does not identify rho (Coat) nothing
+        changes.
         """
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             self._fit_by("penalised", X, y, o, X_unbiased, y_unbiased)
-        biased = (self.rho_penalty_shift_ > IDENTIFICATION_SHIFT
-                  and self.rho_structural_se_ <= STRUCTURAL_SE_LIMIT
-                  and not self._identified_beyond_shape())
-        if not biased:
+        reason, probe_fits = self._penalties_move_rho(X, y, o)
+        if reason is None:
             _reissue(caught)
             return "penalised"
-        penalised = (self.rho_, self.rho_penalty_shift_)
         # (from the start, not from the penalised solution: on a 600 x 300 rank-2 grid
         # that warm start took 28 s against 19 s, measured)
         self._fit_by("evidence", X, y, o, X_unbiased, y_unbiased)
-        self.n_laplace_fits_ += 1  # the penalised fit it started from
-        self._auto_penalised = penalised  # for summary(): why the evidence was used
+        self.n_laplace_fits_ += 1 + probe_fits  # the penalised fit and its probe
+        self._auto_penalised = reason  # for summary(): why the evidence was used
         return "evidence"
+
+    def _penalties_move_rho(self, X, y, o):
+        """Why the penalised fit's rho_ reflects its penalties more than the data, on a
+        design that identifies rho (``rho_structural_se_`` at most STRUCTURAL_SE_LIMIT,
+        no anchors), or None; and the probe fits this took.
+
+        Two measures of how far a tenfold change of the penalties moves atanh(rho_), in
+        its SEs, either above IDENTIFICATION_SHIFT: the first-order
+        ``rho_penalty_shift_``; and, where reg_factors holds the factors at 0 (their
+        RMS below FACTORS_HELD_AT_ZERO), a refit at reg_factors / 10, since there the
+        first-order shift is blind (the factors' term of it is 0 at 0). On simulated
+        rank-2 grids of 200 x 150 to 800 x 500 the default reg_factors 100 held true
+        factors of SD 0.7 to 1.5 at 0, and that refit moved rho_ by 4.4 to 8.8 SEs where
+        the first order said 0.7 to 2.1 (docs/model.md).
+        """
+        if not (self.rho_structural_se_ <= STRUCTURAL_SE_LIMIT
+                and not self._identified_beyond_shape()):
+            return None, 0
+        if self.rho_penalty_shift_ > IDENTIFICATION_SHIFT:
+            return (f"the penalised fit's rho ({self.rho_:+.3f}) moved "
+                    f"{self.rho_penalty_shift_:.1f} of its SEs with a tenfold change of the "
+                    f"penalties (first order)"), 0
+        factors = np.concatenate([self.theta_[self._layout.prior_groups()[f"factors_{s}"]]
+                                  for s in ("o", "r")])
+        se_a = self.rho_se_ / (1.0 - self.rho_**2)
+        if not (factors.size and np.sqrt(np.mean(factors**2)) < FACTORS_HELD_AT_ZERO
+                and se_a > 0):
+            return None, 0
+        probe = clone(self).set_params(reg_factors=self.reg_factors / 10.0,
+                                       rho_criterion="penalised", compute_se=False,
+                                       if_not_identified="estimate")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a probe: only its rho is read
+            probe.fit(X, y, o)
+        moved = (abs(np.arctanh(probe.rho_) - np.arctanh(self.rho_)) / se_a
+                 if abs(probe.rho_) < RHO_BOUNDARY else np.inf)
+        if not moved > IDENTIFICATION_SHIFT:
+            return None, 1
+        return (f"the penalised fit held its factors at 0 (reg_factors "
+                f"{self.reg_factors:g}), and at reg_factors {self.reg_factors / 10:g} its rho "
+                f"({self.rho_:+.3f}) moved to {probe.rho_:+.3f}, {moved:.1f} of its SEs"), 1
 
     #: Whether ``"auto"`` starts a biases-only model with the evidence (measured for the
     #: binary model, docs/inference.md) rather than the penalised fit.
@@ -1419,10 +1462,8 @@ class SelectionMFBase(BaseEstimator):
                              if getattr(self, "_rho_se_joint", False) else "atanh(rho)")
                           + ", delta method.")
             if getattr(self, "_auto_penalised", None) is not None:
-                rho, shift = self._auto_penalised
-                smry.add_text(f"rho_criterion='auto' chose the evidence: the penalised fit's "
-                              f"rho ({rho:+.3f}) moved {shift:.1f} of its SEs with a tenfold "
-                              f"change of the penalties, on a design that identifies rho.")
+                smry.add_text(f"rho_criterion='auto' chose the evidence: "
+                              f"{self._auto_penalised}, on a design that identifies rho.")
             names.remove("rho")
         elif self._rho_held_for_design():
             smry.add_text(f"rho not identified by this design (structural SE "

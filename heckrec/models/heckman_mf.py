@@ -196,16 +196,18 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         need ``alpha=1`` and the numba backend; from the log the unlisted pairs'
         curvature is swept by tiles (``"complement"``) or estimated from the sample's
         weighted draws (``"sampled"``, whose rho_se_ then leaves the sample's variance
-        out: docs/scaling.md). ``"auto"`` (the default): the penalised fit, kept unless
-        its rho_ moves with the penalties by more than 2 of its SEs
-        (``rho_penalty_shift_``) on a design that identifies rho
-        (``rho_structural_se_`` at most 1, no MAR slice or exclusion restriction); then
-        the evidence refits, which needs every unlisted pair's curvature (not
-        ``"sampled"``, from which it is biased with factors) and ``compute_se``. On a
+        out: docs/scaling.md). ``"auto"`` (the default): the penalised fit, kept unless,
+        on a design that identifies rho (``rho_structural_se_`` at most 1, no MAR slice
+        or exclusion restriction), a tenfold change of the penalties moves its rho_ by
+        more than 2 of its SEs: to first order (``rho_penalty_shift_``), or, where
+        reg_factors holds the factors at 0 (which the first order cannot see), by a
+        refit at reg_factors / 10. Then the evidence refits, which needs every unlisted
+        pair's curvature (not ``"sampled"``, from which it is biased with factors) and
+        ``compute_se`` with ``cov_type="hessian"``; ``summary()`` says why. On a
         Yahoo-shaped log (rank 4, true rho 0.5) that moves rho_ from 0.826 to 0.484 for
-        about five times the fit's time (docs/benchmarks.md); on Coat, whose design
-        does not identify rho, and where the shift is small, the penalised fit stands.
-        The criterion used is ``rho_criterion_``.
+        about seven times the penalised fit's time (docs/benchmarks.md); on Coat, whose
+        design does not identify rho, the penalised fit stands (docs/model.md). The
+        criterion used is ``rho_criterion_``.
     if_not_identified : {"fix", "estimate"}, default="fix"
         What a fit does where the design leaves rho to the errors' normal
         shape alone (``rho_structural_se_`` > 1) and no MAR slice or exclusion
