@@ -62,9 +62,9 @@ def recommender(seed=0):
           f"true rho = {truth['rho']}, sigma = {truth['sigma']}")
     start = time.perf_counter()
     # Defaults: rho_criterion="auto" fits the penalised likelihood, checks whether its rho
-    # reflects the penalties (here reg_factors 100 holds the rank-2 factors at 0, and a
-    # tenfold weaker penalty moves rho by several SEs), and if so refits with the users'
-    # and items' parameters integrated out under priors chosen from the data (the evidence).
+    # reflects the penalties (here reg_factors 100 holds the rank-2 factors at 0: a
+    # biases-only fit), and if so refits with the users' and items' parameters integrated
+    # out under priors chosen from the data (the evidence).
     est = HeckmanMFRegressor(n_factors=2, random_state=seed).fit(X, r, o)
     seconds = time.perf_counter() - start
     print(est.summary())

@@ -124,9 +124,8 @@ IDENTIFICATION_SHIFT = 2.0
 #: would span all of (-1, 1), and the fit warns that the design does not identify rho.
 STRUCTURAL_SE_LIMIT = 1.0
 #: Factors (both scores', in the fit's units) with an RMS below this are held at 0 by
-#: reg_factors: the first-order penalty shift cannot see what a weaker penalty would do
-#: (fits at the default 100 gave 1e-6 to 1e-4 on simulated grids with factors of SD 0.7 to
-#: 1.5; the Yahoo-shaped log's 0.08 is not held).
+#: reg_factors: the fit is a biases-only one (fits at the default 100 gave 1e-6 to 1e-4 on
+#: simulated grids with factors of SD 0.7 to 1.5; the Yahoo-shaped log's 0.08 is not held).
 FACTORS_HELD_AT_ZERO = 1e-3
 #: rho_criterion="laplace": the rho grid climbed first, the tolerance of the search and the
 #: bounds in a = atanh(rho) (rho +-0.995), and the step of the triplets behind the Newton
@@ -300,57 +299,45 @@ class SelectionMFBase(BaseEstimator):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             self._fit_by("penalised", X, y, o, X_unbiased, y_unbiased)
-        reason, probe_fits = self._penalties_move_rho(X, y, o)
+        reason = self._penalties_move_rho()
         if reason is None:
             _reissue(caught)
             return "penalised"
         # (from the start, not from the penalised solution: on a 600 x 300 rank-2 grid
         # that warm start took 28 s against 19 s, measured)
         self._fit_by("evidence", X, y, o, X_unbiased, y_unbiased)
-        self.n_laplace_fits_ += 1 + probe_fits  # the penalised fit and its probe
+        self.n_laplace_fits_ += 1  # the penalised fit it started from
         self._auto_penalised = reason  # for summary(): why the evidence was used
         return "evidence"
 
-    def _penalties_move_rho(self, X, y, o):
+    def _penalties_move_rho(self):
         """Why the penalised fit's rho_ reflects its penalties more than the data, on a
         design that identifies rho (``rho_structural_se_`` at most STRUCTURAL_SE_LIMIT,
-        no anchors), or None; and the probe fits this took.
+        no anchors), or None.
 
-        Two measures of how far a tenfold change of the penalties moves atanh(rho_), in
-        its SEs, either above IDENTIFICATION_SHIFT: the first-order
-        ``rho_penalty_shift_``; and, where reg_factors holds the factors at 0 (their
-        RMS below FACTORS_HELD_AT_ZERO), a refit at reg_factors / 10, since there the
-        first-order shift is blind (the factors' term of it is 0 at 0). On simulated
-        rank-2 grids of 200 x 150 to 800 x 500 the default reg_factors 100 held true
-        factors of SD 0.7 to 1.5 at 0, and that refit moved rho_ by 4.4 to 8.8 SEs where
-        the first order said 0.7 to 2.1 (docs/model.md).
+        Either the first-order ``rho_penalty_shift_`` is above IDENTIFICATION_SHIFT, or
+        reg_factors held the factors at 0 (their RMS below FACTORS_HELD_AT_ZERO): the
+        fit is then a biases-only model whatever rank was asked for, and the first-order
+        shift cannot see what a weaker penalty would do (the factors' part of it is 0 at
+        0). On the 200 x 150 rank-1 design of docs/inference.md the default penalty held
+        the factor at 0 and that fit's Wald interval covered 0.55 to 0.85; a rule that
+        also asked for a refit at reg_factors / 10 to move rho_ by 2 SEs left 0.55 at
+        rho 0.4 (benchmarks/results/coverage_mf_auto_probe.json).
         """
         if not (self.rho_structural_se_ <= STRUCTURAL_SE_LIMIT
                 and not self._identified_beyond_shape()):
-            return None, 0
+            return None
         if self.rho_penalty_shift_ > IDENTIFICATION_SHIFT:
             return (f"the penalised fit's rho ({self.rho_:+.3f}) moved "
                     f"{self.rho_penalty_shift_:.1f} of its SEs with a tenfold change of the "
-                    f"penalties (first order)"), 0
+                    f"penalties (first order)")
         factors = np.concatenate([self.theta_[self._layout.prior_groups()[f"factors_{s}"]]
                                   for s in ("o", "r")])
-        se_a = self.rho_se_ / (1.0 - self.rho_**2)
-        if not (factors.size and np.sqrt(np.mean(factors**2)) < FACTORS_HELD_AT_ZERO
-                and se_a > 0):
-            return None, 0
-        probe = clone(self).set_params(reg_factors=self.reg_factors / 10.0,
-                                       rho_criterion="penalised", compute_se=False,
-                                       if_not_identified="estimate")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a probe: only its rho is read
-            probe.fit(X, y, o)
-        moved = (abs(np.arctanh(probe.rho_) - np.arctanh(self.rho_)) / se_a
-                 if abs(probe.rho_) < RHO_BOUNDARY else np.inf)
-        if not moved > IDENTIFICATION_SHIFT:
-            return None, 1
-        return (f"the penalised fit held its factors at 0 (reg_factors "
-                f"{self.reg_factors:g}), and at reg_factors {self.reg_factors / 10:g} its rho "
-                f"({self.rho_:+.3f}) moved to {probe.rho_:+.3f}, {moved:.1f} of its SEs"), 1
+        if factors.size and np.sqrt(np.mean(factors**2)) < FACTORS_HELD_AT_ZERO:
+            return (f"the penalised fit's reg_factors ({self.reg_factors:g}) held its "
+                    f"rank-{self.n_factors} factors at 0, so its rho ({self.rho_:+.3f}) was a "
+                    f"biases-only model's")
+        return None
 
     #: Whether ``"auto"`` starts a biases-only model with the evidence (measured for the
     #: binary model, docs/inference.md) rather than the penalised fit.

@@ -199,9 +199,9 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         out: docs/scaling.md). ``"auto"`` (the default): the penalised fit, kept unless,
         on a design that identifies rho (``rho_structural_se_`` at most 1, no MAR slice
         or exclusion restriction), a tenfold change of the penalties moves its rho_ by
-        more than 2 of its SEs: to first order (``rho_penalty_shift_``), or, where
-        reg_factors holds the factors at 0 (which the first order cannot see), by a
-        refit at reg_factors / 10. Then the evidence refits, which needs every unlisted
+        more than 2 of its SEs to first order (``rho_penalty_shift_``), or reg_factors
+        held the factors at 0 (a biases-only fit, whose shift the first order cannot
+        see). Then the evidence refits, which needs every unlisted
         pair's curvature (not ``"sampled"``, from which it is biased with factors) and
         ``compute_se`` with ``cov_type="hessian"``; ``summary()`` says why. On a
         Yahoo-shaped log (rank 4, true rho 0.5) that moves rho_ from 0.826 to 0.484 for
