@@ -154,6 +154,7 @@ def _mf_rep(kind, rho, seed, with_profile=True, n_boot=0, grid=(200, 150), robus
         out["fit_s"] = time.perf_counter() - start
         out["rho_hat"], out["rho_se"] = est.rho_, est.rho_se_
         out["degenerate"] = est.degenerate_ is not None
+        out["criterion"] = est.rho_criterion_
         out["wald_hessian"] = wald_interval(est)
         if est.rho_criterion_ != "penalised":  # ("auto" resolved by the fit)
             # The LR test of rho = 0 on the marginal likelihood: rho = 0 is on the
@@ -275,7 +276,9 @@ def summarise(rows, rho):
     for key in rows[0]:
         if key.startswith(("wald_", "profile", "boot_", "jackknife")) and isinstance(rows[0][key],
                                                                          (list, tuple)):
-            used = [r for r in rows if not r.get(f"{key}_skipped")]
+            # (rho_criterion "auto" mixes penalised rows, with a profile entry, and
+            # evidence rows, without)
+            used = [r for r in rows if key in r and not r.get(f"{key}_skipped")]
             if not used:
                 continue
             ends = np.array([r[key] for r in used], dtype=float)
@@ -283,6 +286,8 @@ def summarise(rows, rho):
             out[f"cover_{key}"] = float(np.mean((ends[:, 0] <= rho) & (rho <= ends[:, 1])))
             if len(used) < len(rows):
                 out[f"reps_{key}"] = len(used)
+    if "criterion" in rows[0]:  # the criterion each fit used ("auto" resolves per fit)
+        out["share_evidence"] = float(np.mean([r["criterion"] == "evidence" for r in rows]))
     if "rho_jk" in rows[0]:
         jk = np.array([r["rho_jk"] for r in rows], dtype=float)
         out["bias_jackknife"] = float(np.nanmean(jk) - rho)
@@ -298,8 +303,9 @@ def summarise(rows, rho):
         out["cv_choice"] = "rank {:g} at {:g} / {:g}".format(*values[np.argmax(counts)])
         out["cv_choice_share"] = float(counts.max() / len(rows))
     for key in ("n_laplace_fits", "precision_factors_r", "precision_bi_r"):
-        if key in rows[0]:
-            out[f"median_{key}"] = float(np.median([r[key] for r in rows]))
+        values = [r[key] for r in rows if key in r]  # (under "auto": the evidence's rows)
+        if values:
+            out[f"median_{key}"] = float(np.median(values))
     if "rho_se_robust" in rows[0]:
         out["mean_se_robust"] = float(np.nanmean([r["rho_se_robust"] for r in rows]))
     if "rho_bc" in rows[0]:
