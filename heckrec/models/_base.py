@@ -292,7 +292,7 @@ class SelectionMFBase(BaseEstimator):
         warnings are the user's. Returns the criterion used.
 
         On a Yahoo-shaped log (rank 4, true rho 0.5) the penalised fit gives 0.826, 145
-        SEs of shift; the evidence 0.484 +- 0.004 in about five times its time
+        SEs of shift; the evidence 0.484 +- 0.004 in about six times its time
         (docs/benchmarks.md). Where the design does not identify rho (Coat) nothing
         changes.
         """

@@ -49,8 +49,10 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
         flexible (docs/model.md, "Why the binary fit runs to the boundary"), and at the
         earlier default (rank 8, ``reg_factors=100``) the factors shrank to nothing on
         Coat and on issue 13's simulated grid, so that fit was the biases-only one at
-        more cost. With factors, pass ``rho_criterion="evidence"`` for a rho that
-        prices their flexibility (about 20 penalised fits at rank 4; docs/benchmarks.md).
+        more cost. With factors the default ``"auto"`` refits by the evidence, which
+        prices their flexibility, where reg_factors holds them at 0 or the penalties
+        shift rho on a design that identifies it; ``rho_criterion="evidence"`` uses it
+        always (about 20 penalised fits at rank 4; docs/benchmarks.md).
     likelihood : {"exact", "ghk", "mc"}, default="exact"
         How Phi2 is evaluated. ``"exact"``: Genz's Gauss-Legendre quadrature
         with a log-space tail integral (log Phi2 to 1.25e-14 * max(1, |log Phi2|)
@@ -81,8 +83,9 @@ if_not_identified, random_state, verbose
         (``n_factors=0``) on a listed grid, its log or a sample of it (any
         ``unobserved``), ``backend="numba"``,
         ``alpha=1``, ``likelihood="exact"``, ``reg_rho=0``; elsewhere the penalised fit,
-        replaced by the evidence's where its rho_ shifts with the penalties on a design
-        that identifies rho, as in HeckmanMFRegressor.
+        replaced by the evidence's where its rho_ reflects the penalties (a first-order
+        shift above 2 SEs, or factors held at 0) on a design that identifies rho, as in
+        HeckmanMFRegressor.
         ``rho_criterion_`` says which was used. Under the evidence ``reg_bias`` is only the
         starting precision: each score's user and item biases get their own, chosen by
         the marginal likelihood, and rho maximises it. Measured (docs/model.md): issue
