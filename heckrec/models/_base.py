@@ -279,9 +279,14 @@ class SelectionMFBase(BaseEstimator):
         every pair's curvature (not a sample's: from a sample the evidence with factors
         is biased, docs/scaling.md)."""
         return (self.rho_criterion == "auto" and self.fixed_rho is None
-                and self.compute_se and self.cov_type == "hessian" and self.reg_rho == 0.0
-                and self.unobserved != "sampled"
-                and getattr(self, "likelihood", "exact") == "exact"
+                and self.compute_se and self.cov_type == "hessian"
+                and self.unobserved != "sampled" and self._evidence_written_for())
+
+    def _evidence_written_for(self):
+        """Whether the evidence is written for these settings: no prior on rho, the exact
+        likelihood, and ``_laplace_requirements`` (the shared test of both of "auto"'s
+        routes to it)."""
+        return (self.reg_rho == 0.0 and getattr(self, "likelihood", "exact") == "exact"
                 and all(value in allowed
                         for _, value, allowed in self._laplace_requirements()))
 
@@ -353,10 +358,7 @@ class SelectionMFBase(BaseEstimator):
         if self.rho_criterion != "auto":
             return self.rho_criterion
         written_for = (self.n_factors == 0 and self._auto_evidence_biases_only
-                       and self.reg_rho == 0.0
-                       and getattr(self, "likelihood", "exact") == "exact"
-                       and all(value in allowed
-                               for _, value, allowed in self._laplace_requirements()))
+                       and self._evidence_written_for())
         return "evidence" if written_for else "penalised"
 
     def _fit_by(self, criterion, X, y, o, X_unbiased, y_unbiased):
