@@ -255,6 +255,54 @@ def test_residual_calibration_with_a_known_slice_reduces_the_level_bias():
     assert abs(bias["ResDRMF"]) < 0.75 * bias["ips"], bias
 
 
+@pytest.mark.parametrize("cls", [ResIPSMF, ResDRMF])
+def test_residual_fit_stops_at_the_equilibrium_of_its_two_objectives(cls, monkeypatch):
+    """The prediction minimises the whole objective, the residuals their own: the fit
+    ends where neither block's gradient of its own objective is left (max entry, measured
+    4e-5 and 2e-7 / 2e-5 at the end, 0.9 and 7e-3 at the start) and says it settled.
+    These data (seed 1) made the old rule, a small change of the whole objective, warn
+    for both: the residuals keep moving it along directions their own objective does
+    not see."""
+    from heckrec.debias import _residual
+
+    alternate, seen = _residual._ResidualBase._alternate, {}
+
+    def spy(self, objective, theta):
+        theta, n_iter, settled = alternate(self, objective, theta)
+        seen.update(terms=objective.terms(theta), size=self.model_.size)
+        return theta, n_iter, settled
+
+    monkeypatch.setattr(_residual._ResidualBase, "_alternate", spy)
+    X, r, o, y = _mnar_data(seed=1)
+    pick = np.random.default_rng(1).choice(len(y), int(0.03 * len(y)), replace=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        cls(n_factors=2, random_state=0).fit(X, r, o, X_unbiased=X[pick],
+                                             y_unbiased=y[pick])
+    _, grad, _, residual_grad = seen["terms"]
+    size = seen["size"]
+    assert np.abs(grad[:size]).max() < 1e-4
+    assert np.abs(residual_grad[size:]).max() < 1e-4
+
+
+def test_res_dr_logistic_loss_is_bounded_below_in_the_scores():
+    """Unclipped, the logistic DR loss weighs an observed pair's imputed loss by 1 - 1/p~
+    < 0, and the prediction, which minimises beta L_B + gamma (L_B - L_U)^2, ran its scores
+    off: here the largest |logit| reached 690 and the fit did not settle. Against the
+    clipped pseudo-label it settles with the largest |logit| at 12.8; 20 (a probability
+    within 2e-9 of 0 or 1 for noisy labels) fails the unclipped loss."""
+    X, _, o, y = _mnar_data(seed=0)
+    labels = (y > 3).astype(float)
+    pick = np.random.default_rng(1).choice(len(y), int(0.03 * len(y)), replace=False)
+    est = ResDRMF(n_factors=2, loss="logistic", reg_factors=10.0, res_weight=10.0,
+                  consistency_weight=0.1, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        est.fit(X, np.where(o == 1, labels, np.nan), o, X_unbiased=X[pick],
+                y_unbiased=labels[pick])
+    assert np.abs(logit(est.predict(X))).max() < 20.0
+
+
 def test_residual_without_slice_warns_and_half_a_slice_raises(mnar):
     X, r, o, y = mnar
     with pytest.warns(UserWarning, match="nothing calibrates"):
