@@ -667,7 +667,7 @@ class SelectionMFBase(BaseEstimator):
                 a_hat, information = self._maximise_evidence(inner, fit_at, a_hat, free)
             # the profile at the chosen precisions (a few fits: rho_ is near), unless the
             # last search already ran under them, up to the updates' own tolerance (at
-            # the Yahoo shape three fits, 19 s of 234: benchmarks/bench_scale.py)
+            # the Yahoo shape three fits: the default 311 -> 256 s, bench_scale.py)
             if free and _log_change(inner._prior_precisions,
                                     searched_under) >= EVIDENCE_LOG_TOL:
                 profile, searched, a_hat = self._search_rho(fit_at, a_hat)
