@@ -662,14 +662,14 @@ class SelectionMFBase(BaseEstimator):
                                                             a_hat if alternation else None)
                 searched_under = inner._precisions()  # (replaced, never changed in place)
         if evidence:
-            if self.n_factors == 0 or EVIDENCE_NEWTON_FACTORS:
-                # from MacKay's point to the evidence's maximum (_evidence)
+            newton = self.n_factors == 0 or EVIDENCE_NEWTON_FACTORS
+            if newton:  # from MacKay's point to the evidence's maximum (_evidence)
                 a_hat, information = self._maximise_evidence(inner, fit_at, a_hat, free)
-            # the profile at the chosen precisions (a few fits: rho_ is near), unless the
-            # last search already ran under them, up to the updates' own tolerance (at
-            # the Yahoo shape three fits: the default 311 -> 256 s, bench_scale.py)
-            if free and _log_change(inner._prior_precisions,
-                                    searched_under) >= EVIDENCE_LOG_TOL:
+            # the profile at the chosen precisions and rho (a few fits: rho_ is near),
+            # unless the last search already ran there, up to the updates' own tolerance
+            # (at the Yahoo shape three fits: the default 311 -> 256 s, bench_scale.py)
+            if free and (newton or _log_change(inner._prior_precisions,
+                                               searched_under) >= EVIDENCE_LOG_TOL):
                 profile, searched, a_hat = self._search_rho(fit_at, a_hat)
         if free:
             at_boundary = abs(a_hat) > LAPLACE_A_MAX - 10 * LAPLACE_XATOL
