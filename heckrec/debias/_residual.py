@@ -127,7 +127,11 @@ class ResidualObjective:
     def calibrated(self, theta):
         """(p~, m~) per training pair (m~ None for Res-IPS)."""
         p, z_m = self.calibrated_scores(theta)
-        return p, (None if z_m is None else expit(z_m) if self.kind == "logistic" else z_m)
+        return p, self._imputed_outcome(z_m)
+
+    def _imputed_outcome(self, z_m):
+        """m~ from its score: expit(z_m) for the logistic loss, z_m itself for the squared."""
+        return None if z_m is None else expit(z_m) if self.kind == "logistic" else z_m
 
     def calibrated_scores(self, theta):
         """(p~, the calibrated imputation's score z_m) per training pair: z_m is m~ itself
@@ -153,7 +157,7 @@ class ResidualObjective:
         n = len(o)
         g = model.scores(parts[0], *pairs)
         p, z_m = self.calibrated_scores(theta)
-        m = None if z_m is None else expit(z_m) if kind == "logistic" else z_m
+        m = self._imputed_outcome(z_m)
         e, de = pair_loss(kind, r, g)
         inv = 1.0 / p
         d_inv = -(1.0 - p) * inv  # d(1/p)/d logit p
