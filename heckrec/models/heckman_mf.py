@@ -205,9 +205,9 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         pair's curvature (not ``"sampled"``, from which it is biased with factors) and
         ``compute_se`` with ``cov_type="hessian"``; ``summary()`` says why. On a
         Yahoo-shaped log (rank 4, true rho 0.5) that moves rho_ from 0.826 to 0.484 for
-        about seven times the penalised fit's time (docs/benchmarks.md); on Coat, whose
-        design does not identify rho, the penalised fit stands (docs/model.md). The
-        criterion used is ``rho_criterion_``.
+        about six times the penalised fit's time (256 s against 42 s; docs/benchmarks.md);
+        on Coat, whose design does not identify rho, the penalised fit stands
+        (docs/model.md). The criterion used is ``rho_criterion_``.
     if_not_identified : {"fix", "estimate"}, default="fix"
         What a fit does where the design leaves rho to the errors' normal
         shape alone (``rho_structural_se_`` > 1) and no MAR slice or exclusion
