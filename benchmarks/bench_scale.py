@@ -92,6 +92,7 @@ with warnings.catch_warnings(record=True) as caught:
 print(json.dumps({"mode": mode, "seconds": seconds, "se_seconds": est.se_info_.get("seconds"),
                   "peak_MB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                   "rho": est.rho_, "rho_se": est.rho_se_, "n_iter": est.n_iter_,
+                  "sigma": est.sigma_, "sigma_se": est.sigma_se_,
                   "rho_free": est.rho_free_, "structural_se": est.rho_structural_se_,
                   "loglik": est.loglik_, "converged": est.converged_,
                   "n_sampled": getattr(est, "n_sampled_", None),
@@ -216,6 +217,8 @@ def evidence(X, r):
                          "penalised fits": result["n_fits"],
                          "peak RSS MB": f"{result['peak_MB']:.0f}",
                          "rho_ (truth 0.5)": f"{result['rho']:+.4f} +- {result['rho_se']:.4f}",
+                         "sigma_ (truth 1)": f"{result['sigma']:.4f} +- "
+                                             f"{result['sigma_se']:.4f}",
                          "factor RMS": f"{result['factor_rms']:.4f}",
                          "factor precisions o / r": f"{chosen['factors_o']:.3g} / "
                                                     f"{chosen['factors_r']:.3g}",

@@ -27,7 +27,9 @@ Every replication is fitted once per form (``--forms``):
 Reported per (rho, form): the mean bias of rho_, its SE and SD over replications, the mean
 rho_se_, the share of Wald intervals tanh(atanh(rho_) -+ 1.96 se(atanh)) that hold the
 truth, the median fit time and number of penalised fits, and the mean log m at the
-estimate and outcome item-bias precision.
+estimate and outcome item-bias precision; for a continuous outcome also sigma_'s mean
+(truth 1) and SD, mean sigma_se_ and the share of its intervals exp(log sigma_ -+ 1.96
+se / sigma_) that hold 1.
 
 Run: python benchmarks/evidence_coverage.py [--reps N] [--binary] [--forms F ...]
      python benchmarks/evidence_coverage.py --design biases [--reps N] [--forms F ...]
@@ -77,7 +79,8 @@ def fit(est, X, r, o, form):
     assert est.rho_criterion_ == "evidence"
     assert est.laplace_hessian_ == ("block-diagonal" if form == "blocks" else "exact")
     return (est.rho_, est.rho_se_, seconds, est.n_laplace_fits_, est.log_marginal_,
-            est.prior_precisions_["bi_r"])
+            est.prior_precisions_["bi_r"], getattr(est, "sigma_", np.nan),
+            getattr(est, "sigma_se_", np.nan))
 
 
 def main():
@@ -112,9 +115,10 @@ def main():
             print(rho, rep, {f: np.round(v[-1], 4).tolist() for f, v in results.items()},
                   flush=True)
         for form, values in results.items():
-            est, se, seconds, fits, log_m, precision = np.array(values).T
+            est, se, seconds, fits, log_m, precision, sigma, sigma_se = np.array(values).T
             a_se = se / (1 - est**2)
             covered = np.abs(np.arctanh(est) - np.arctanh(rho)) <= 1.96 * a_se
+            sigma_covered = np.abs(np.log(sigma)) <= 1.96 * sigma_se / sigma
             rows.append({"true rho": f"{rho:+.1f}", "form": form, "reps": len(values),
                          "bias": f"{est.mean() - rho:+.4f}",
                          "SE of the bias": f"{est.std(ddof=1) / np.sqrt(len(est)):.4f}",
@@ -123,7 +127,12 @@ def main():
                          "median fit s": f"{np.median(seconds):.2f}",
                          "median fits": f"{np.median(fits):.0f}",
                          "mean log m": f"{log_m.mean():.3f}",
-                         "mean bi_r precision": f"{precision.mean():.2f}"})
+                         "mean bi_r precision": f"{precision.mean():.2f}",
+                         **({} if binary else {
+                             "mean sigma_ (truth 1)": f"{sigma.mean():.4f}",
+                             "sd of sigma_": f"{sigma.std(ddof=1):.4f}",
+                             "mean sigma_se_": f"{sigma_se.mean():.4f}",
+                             "sigma covers": f"{sigma_covered.mean():.3f}"})})
     name = ("evidence_coverage" + ("_biases" if args.design == "biases" else "")
             + ("_binary" if args.binary else "") + args.tag)
     shape = design["shape"]
