@@ -327,6 +327,9 @@ def test_summary_says_where_rho_and_its_standard_error_come_from(criterion, rank
     assert "rho chosen by the Laplace marginal likelihood" in text
     assert source in text
     assert "delta method for sigma." in text  # sigma's SE is still the Hessian's
+    # under the evidence sigma stays at the joint mode, which understates the noise
+    # (docs/inference.md): the summary says so rather than print it as if it were fine
+    assert ("understates the noise" in text) == (criterion == "evidence")
     if "together" not in source:  # the SE from the profile's last triplet, a +- 0.1
         a = np.arctanh(est.rho_)
         low, mid, high = (next(v for rho, v in est.laplace_profile_
