@@ -238,12 +238,12 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         Hessian-vector products, then mapped by the delta method. Because the
         objective is penalised, this is the Laplace (posterior) standard error
         given the priors; it ignores the small shrinkage bias of the
-        embeddings. NaN when the fit is degenerate. Where the marginal likelihood
-        chose rho (``rho_criterion_`` not ``"penalised"``), sigma_ and sigma_se_ are
-        still the penalised fit's at rho_, the joint mode of the rows and sigma, which
-        understates the noise (sigma_ 13-15% low on simulated 150 x 100 rank-2 grids,
-        12% on a Yahoo-shaped log: docs/inference.md), and sigma_se_ leaves out rho's
-        uncertainty, so the interval for sigma does not cover there.
+        embeddings. NaN when the fit is degenerate. Where the evidence chose rho
+        (``rho_criterion_ == "evidence"``, as ``summary()`` then says), sigma_ and
+        sigma_se_ are still the penalised fit's at rho_, the joint mode of the rows and
+        sigma, which understates the noise (sigma_ 13-15% low on simulated 150 x 100
+        rank-2 grids, 12% on a Yahoo-shaped log: docs/inference.md), and sigma_se_ leaves
+        out rho's uncertainty, so the interval for sigma does not cover there.
     rho_penalty_shift_ : float
         How many of its SEs a tenfold change of every penalty would move atanh(rho_)
         (first order); above 2 the fit warns ``NotIdentifiedWarning``, naming
