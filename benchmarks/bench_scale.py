@@ -99,6 +99,7 @@ print(json.dumps({"mode": mode, "seconds": seconds, "se_seconds": est.se_info_.g
                   "design_share": est.se_info_.get("design_share"),
                   "corrected": corrected, "criterion": est.rho_criterion_,
                   "n_fits": getattr(est, "n_laplace_fits_", 1),
+                  "search_pairs": getattr(est, "n_search_pairs_", None),
                   "precisions": est.prior_precisions_,
                   "factor_rms": float(np.sqrt(np.mean(np.concatenate(
                       [np.ravel(getattr(est.params_, b)) for b in ("P_o", "Q_o", "P_r", "Q_r")]
@@ -154,6 +155,8 @@ def universe():
     share = result["design_share"]  # rho's share; none where rho was not a parameter
     row = {"users x items": f"{n_users:,} x {n_items:,}", "observed": f"{n_observed:,}",
            "rho_criterion": result["criterion"], "penalised fits": result["n_fits"],
+           "pairs searched": ("" if result["search_pairs"] is None
+                              else f"{result['search_pairs']:,}"),
            "sampled unlisted pairs": f"{result['n_sampled']:,}",
            "fit s (with SEs)": f"{result['seconds']:.0f}",
            "of which SEs s": f"{result['se_seconds'] or 0:.0f}",

@@ -6,12 +6,14 @@ weighted sum is unbiased: Hansen-Hurwitz), and the variance over repeated draws 
 design variance the standard errors add.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from scipy.special import ndtr
 from test_complement import _dense_selection_blocks, _log_problem
 
-from heckrec import BivariateProbitMF, HeckmanMFRegressor
+from heckrec import BivariateProbitMF, HeckmanMFRegressor, NotIdentifiedWarning
 from heckrec.datasets import make_selection_log, make_selection_mf
 from heckrec.models import _laplace
 from heckrec.models._complement import unobserved_term
@@ -282,3 +284,78 @@ def test_the_marginal_search_fits_one_sample(monkeypatch):
     assert all(np.array_equal(items, drawn[0]) for items in drawn)
     est.fit(X, r)
     assert not np.array_equal(drawn[-1], drawn[0])
+
+
+@pytest.mark.filterwarnings("ignore::heckrec.exceptions.NotIdentifiedWarning")
+def test_a_large_logs_search_runs_on_a_subset_of_its_users():
+    """Past rho_search_pairs the search over rho runs on whole users whose pairs first
+    reach that many: rho_, rho_se_ and the profile are those of the same search on that
+    subset alone (the same fits, so to rounding), and the whole log is then fitted."""
+    X, r, _ = make_selection_log(300, 80, n_factors=1, rho=0.5, density=0.1,
+                                 random_state=4)
+    kw = dict(n_factors=1, unobserved="sampled", rho_criterion="laplace", random_state=0,
+              if_not_identified="estimate")
+    est = HeckmanMFRegressor(rho_search_pairs=800, **kw).fit(X, r)
+    (X_sub, r_sub, *_), n_sub = est._search_data(X, r, None, None, None, seed=0)
+    assert est.n_search_pairs_ == n_sub == X_sub.shape[0]
+    users, counts = np.unique(X[:, 0], return_counts=True)
+    chosen, chosen_counts = np.unique(X_sub[:, 0], return_counts=True)
+    whole = counts[np.searchsorted(users, chosen)]
+    np.testing.assert_array_equal(chosen_counts, whole)  # every chosen user's every pair
+    assert 800 <= n_sub < 800 + whole.max()  # the fewest users that reach the limit
+    alone = HeckmanMFRegressor(rho_search_pairs=None, **kw).fit(X_sub, r_sub)
+    assert est.rho_ == pytest.approx(alone.rho_, abs=1e-12)
+    assert est.rho_se_ == pytest.approx(alone.rho_se_, rel=1e-10)
+    np.testing.assert_allclose(est.laplace_profile_, alone.laplace_profile_, rtol=1e-12)
+    assert (est.n_users_, est.n_observed_) == (users.size, X.shape[0])
+    assert alone.n_users_ == chosen.size < users.size
+    text = [" ".join(str(fit.summary()).split()) for fit in (est, alone)]
+    assert f"on a random subset of the users ({n_sub} of the {X.shape[0]} pairs" in text[0]
+    assert "subset" not in text[1]
+
+
+def test_the_search_subset_keeps_its_users_mar_pairs_and_only_applies_to_a_sample():
+    X, r, _ = make_selection_log(100, 40, n_factors=0, density=0.2, random_state=5)
+    X_mar = np.column_stack([np.arange(100) % 100, np.arange(100) % 40])
+    r_mar = np.arange(100.0)
+    est = HeckmanMFRegressor(n_factors=0, unobserved="sampled", rho_search_pairs=200)
+    (X_sub, _, _, X_mar_sub, r_mar_sub), n_sub = est._search_data(X, r, None, X_mar, r_mar,
+                                                                    seed=1)
+    chosen = np.unique(X_sub[:, 0])
+    in_chosen = np.isin(X_mar[:, 0], chosen)
+    np.testing.assert_array_equal(X_mar_sub, X_mar[in_chosen])
+    np.testing.assert_array_equal(r_mar_sub, r_mar[in_chosen])
+    for other in (dict(unobserved="complement"), dict(rho_search_pairs=None)):
+        searched, n = est.set_params(**{"unobserved": "sampled", **other})._search_data(
+            X, r, None, X_mar, r_mar, seed=1)
+        assert n == X.shape[0] and searched[0] is X
+    with pytest.raises(ValueError, match="rho_search_pairs"):
+        HeckmanMFRegressor(n_factors=0, rho_search_pairs=0).fit(X, r)
+
+
+@pytest.mark.parametrize("reg_bias,moves", [(100.0, True), (1.0, False)])
+def test_auto_decides_on_the_search_subset_and_fits_the_whole_log_once(reg_bias, moves):
+    """From a sample past rho_search_pairs the default's deciding penalised fit is of the
+    search's subset of users. Biases of SD 1 under reg_bias 100 shift the penalised rho_
+    by tens of SEs (tests/test_identification.py), so the default is then the evidence
+    searched on that subset, to rounding; under reg_bias 1 it is the penalised fit of the
+    whole log."""
+    X, r, o, _ = make_selection_mf(300, 200, n_factors=0, rho=0.5, density=0.2,
+                                   bias_scale=1.0, random_state=0)
+    X, r = X[o == 1], r[o == 1]
+    kw = dict(n_factors=0, reg_bias=reg_bias, unobserved="sampled", random_state=0,
+              rho_search_pairs=8000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NotIdentifiedWarning)
+        default = HeckmanMFRegressor(**kw).fit(X, r)
+        chosen = HeckmanMFRegressor(rho_criterion="evidence" if moves else "penalised",
+                                    **kw).fit(X, r)
+    assert default.rho_criterion_ == chosen.rho_criterion_ == ("evidence" if moves
+                                                                else "penalised")
+    assert default.rho_ == pytest.approx(chosen.rho_, abs=1e-10)
+    assert default.rho_se_ == pytest.approx(chosen.rho_se_, rel=1e-8)
+    assert default.n_observed_ == X.shape[0]
+    text = " ".join(default.summary().as_text().split())
+    if moves:
+        assert 8000 <= default.n_search_pairs_ < X.shape[0]
+        assert "'auto' chose the evidence" in text and "by rho_search_pairs" in text

@@ -74,8 +74,8 @@ class BivariateProbitMF(ClassifierMixin, SelectionMFBase):
         Draws for ``"ghk"`` and ``"mc"`` (unused by ``"exact"``).
     reg_factors, reg_bias, reg_rho, solver, max_iter, tol, learning_rate, batch_size, init, \
 init_scale, scaling, compute_se, cov_type, fixed_rho, warm_start, alpha, debias_loss, \
-propensity_clip, selection_only, outcome_only, unobserved, unobserved_ratio, rho_criterion, \
-if_not_identified, random_state, verbose
+propensity_clip, selection_only, outcome_only, unobserved, unobserved_ratio, rho_search_pairs, \
+rho_criterion, if_not_identified, random_state, verbose
         As in :class:`heckrec.HeckmanMFRegressor`, except ``reg_bias=0.1`` and
         the meaning of ``rho_criterion="auto"`` (the default in both;
         ``reg_factors=100.0`` as there). Here ``"auto"`` is ``"evidence"`` from the
@@ -127,8 +127,8 @@ if_not_identified, random_state, verbose
         ``"mc"`` only: alternating rounds run.
     n_iter_, n_epochs_, n_sweeps_, converged_, degenerate_, objective_, se_info_, params_, \
 n_pairs_, n_observed_, n_users_, n_items_, n_features_in_, feature_names_in_, \
-log_marginal_, laplace_hessian_, laplace_profile_, n_laplace_fits_, prior_precisions_, \
-rho_penalty_shift_, rho_structural_se_, rho_free_, rho_criterion_
+log_marginal_, laplace_hessian_, laplace_profile_, n_laplace_fits_, n_search_pairs_, \
+prior_precisions_, rho_penalty_shift_, rho_structural_se_, rho_free_, rho_criterion_
         As in :class:`heckrec.HeckmanMFRegressor`.
 
     Examples
@@ -156,8 +156,8 @@ rho_penalty_shift_, rho_structural_se_, rho_free_, rho_criterion_
                  backend="numba", compute_se=True, cov_type="hessian", fixed_rho=None,
                  warm_start=False, alpha=1.0, debias_loss="naive", propensity_clip=0.05,
                  selection_only=None, outcome_only=None, unobserved="listed",
-                 unobserved_ratio=10.0, rho_criterion="auto", if_not_identified="fix",
-                 random_state=None, verbose=0):
+                 unobserved_ratio=10.0, rho_search_pairs=1_000_000, rho_criterion="auto",
+                 if_not_identified="fix", random_state=None, verbose=0):
         super().__init__(n_factors, reg_factors=reg_factors, reg_bias=reg_bias, reg_rho=reg_rho,
                          solver=solver,
                          max_iter=max_iter, tol=tol, learning_rate=learning_rate,
@@ -167,7 +167,7 @@ rho_penalty_shift_, rho_structural_se_, rho_free_, rho_criterion_
                          alpha=alpha, debias_loss=debias_loss,
                          propensity_clip=propensity_clip, selection_only=selection_only,
                          outcome_only=outcome_only, unobserved=unobserved,
-                         unobserved_ratio=unobserved_ratio,
+                         unobserved_ratio=unobserved_ratio, rho_search_pairs=rho_search_pairs,
                          rho_criterion=rho_criterion, if_not_identified=if_not_identified,
                          random_state=random_state, verbose=verbose)
         self.likelihood = likelihood

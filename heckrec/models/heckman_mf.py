@@ -172,6 +172,16 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         With ``unobserved="sampled"``: unlisted pairs drawn per logged pair of each
         user (at least 20; a user with fewer unlisted items than that gets them all,
         unweighted). Larger is slower and closer to ``"complement"``.
+    rho_search_pairs : int or None, default=1_000_000
+        With ``unobserved="sampled"`` and a marginal-likelihood criterion (``"laplace"``,
+        ``"evidence"``): where the log holds more pairs than this, the search over rho
+        (and the evidence's over the prior precisions), some 20 penalised fits, runs
+        on a random subset of the users whose logged pairs number about this many;
+        the whole log is then fitted once at the rho and precisions found, started
+        from the subset's rows. rho_ and rho_se_ are then the subset's estimate
+        (``n_search_pairs_``); the other parameters and their SEs the whole log's.
+        ``None`` searches on the whole log (on the 1e9-pair universe of
+        docs/benchmarks.md, about 2 hours on 2 cores).
     rho_criterion : {"penalised", "laplace", "evidence", "auto"}, default="auto"
         How rho_ is chosen. ``"penalised"``: jointly with everything else, by the
         penalised likelihood. ``"laplace"``: the penalties read as Gaussian priors on
@@ -201,9 +211,10 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         or exclusion restriction), a tenfold change of the penalties moves its rho_ by
         more than 2 of its SEs to first order (``rho_penalty_shift_``), or reg_factors
         held the factors at 0 (a biases-only fit, whose shift the first order cannot
-        see). Then the evidence refits, which needs every unlisted
-        pair's curvature (not ``"sampled"``, from which it is biased with factors) and
-        ``compute_se`` with ``cov_type="hessian"``; ``summary()`` says why. On a
+        see). Then the evidence refits, which needs ``compute_se`` with
+        ``cov_type="hessian"``; ``summary()`` says why. Past ``rho_search_pairs`` with
+        ``unobserved="sampled"`` the penalised fit that decides is of the search's
+        subset of users, and the whole log is fitted once by the criterion chosen. On a
         Yahoo-shaped log (rank 4, true rho 0.5) that moves rho_ from 0.826 to 0.484 for
         about six times the penalised fit's time (256 s against 42 s; docs/benchmarks.md);
         on Coat, whose design does not identify rho, the penalised fit stands
@@ -278,6 +289,9 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         ``rho_criterion`` "laplace" or "evidence" with rho free only: every (rho,
         log_marginal) of the last search, sorted by rho. ``n_laplace_fits_`` counts the fits
         (with the penalised fit ``"auto"`` started from, where it moved on).
+    n_search_pairs_ : int
+        Under "laplace" or "evidence": the rows of X (a log's pairs) the search over
+        rho ran on, fewer than X's where ``rho_search_pairs`` cut it to a subset of users.
     rho_criterion_ : str
         The criterion the fit used: ``rho_criterion``, with ``"auto"`` resolved.
     outcome_loc_, outcome_scale_ : float
