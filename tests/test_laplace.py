@@ -8,7 +8,7 @@ import pytest
 from heckrec import BivariateProbitMF, HeckmanMFRegressor
 from heckrec.datasets import make_selection_mf
 from heckrec.exceptions import NotIdentifiedWarning
-from heckrec.models import _laplace_exact
+from heckrec.models import _base, _laplace_exact
 from heckrec.models._base import LAPLACE_A_MAX, LAPLACE_GRID, LAPLACE_XATOL, SelectionMFBase
 
 
@@ -330,6 +330,9 @@ def test_summary_says_where_rho_and_its_standard_error_come_from(criterion, rank
     # under the evidence sigma stays at the joint mode, which understates the noise
     # (docs/inference.md): the summary says so rather than print it as if it were fine
     assert ("understates the noise" in text) == (criterion == "evidence")
+    assert "without the user-item cross terms" not in text  # H_rows whole on this grid
+    # sigma_se_ carries rho's uncertainty (every search ends on a triplet around rho_)
+    assert "adds rho's uncertainty along" in text
     if "together" not in source:  # the SE from the profile's last triplet, a +- 0.1
         a = np.arctanh(est.rho_)
         low, mid, high = (next(v for rho, v in est.laplace_profile_
@@ -404,3 +407,71 @@ def test_evidence_updates_pass_a_prior_too_weak_for_a_minimum():
     assert est.laplace_hessian_ == "exact"
     assert 1.5 < est.prior_precisions_["factors_o"] < 3.5
     assert abs(est.rho_) < 2 * est.rho_se_
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+def test_summary_says_when_the_blocks_leave_the_cross_terms_out(monkeypatch, rank):
+    """Where one side of the grid is too large for H_rows whole (forced here), log m takes
+    its diagonal blocks, whose missing cross terms pull rho towards 0 with factors
+    (docs/inference.md): the summary says the interval is then too narrow on large logs;
+    biases only, where that pull was not measured, it does not."""
+    monkeypatch.setattr(_base, "exact_logdet_fits", lambda *args: False)
+    X, r, o, _ = make_selection_mf(60, 40, n_factors=rank, rho=0.5, density=0.3,
+                                   random_state=0)
+    est = HeckmanMFRegressor(rank, rho_criterion="laplace", if_not_identified="estimate",
+                             random_state=0).fit(X, r, o)
+    assert est.laplace_hessian_ == "block-diagonal"
+    text = " ".join(str(est.summary()).split())
+    assert ("without the user-item cross terms" in text) == (rank > 0)
+
+
+def test_sigma_se_along_the_profile_is_the_joint_inverse_hessians():
+    """The identity behind sigma_se_ where the marginal likelihood chose rho:
+    Var(log sigma) = Var(log sigma | a) + (d log sigma / da)^2 Var(a). On a penalised fit
+    with rho free the joint inverse Hessian obeys it: its sigma_se_ against the fit at
+    rho_ held plus the profile's slope by central differences at a +- 0.1 (within 2%: the
+    slope's O(h^2) error and the fits' tolerances)."""
+    X, r, o, _ = make_selection_mf(60, 40, n_factors=1, rho=0.5, density=0.3,
+                                   random_state=1)
+    kw = dict(rho_criterion="penalised", if_not_identified="estimate", random_state=0)
+    free = HeckmanMFRegressor(1, **kw).fit(X, r, o)
+    held = HeckmanMFRegressor(1, fixed_rho=free.rho_, **kw).fit(X, r, o)
+    a = np.arctanh(free.rho_)
+    low, high = (np.log(HeckmanMFRegressor(1, fixed_rho=np.tanh(a + d), compute_se=False,
+                                           **kw).fit(X, r, o).sigma_) for d in (-0.1, 0.1))
+    var_a = (free.rho_se_ / (1 - free.rho_**2)) ** 2
+    var_log_sigma = (held.sigma_se_ / held.sigma_) ** 2 + ((high - low) / 0.2) ** 2 * var_a
+    assert free.sigma_ == pytest.approx(held.sigma_, rel=1e-5)
+    assert free.sigma_se_ == pytest.approx(free.sigma_ * np.sqrt(var_log_sigma), rel=0.02)
+    assert free.sigma_se_ > 2 * held.sigma_se_  # rho's part dominates here
+
+
+@pytest.mark.parametrize("criterion", ["laplace", "evidence"])
+def test_sigma_se_adds_rhos_uncertainty_where_the_marginal_likelihood_chose_rho(criterion):
+    """sigma_se_ is the final fit's (rho held at rho_, under the search's precisions) plus
+    (sigma slope)^2 Var(a), the slope of log sigma between fits at atanh(rho_) +- 0.1 and
+    Var(a) from rho_se_: recomputed here by separate fits at those rhos (to 1e-3: the
+    search's fits start warm, these cold)."""
+    X, r, o, _ = make_selection_mf(60, 40, n_factors=1, rho=0.5, density=0.3,
+                                   random_state=1)
+    est = HeckmanMFRegressor(1, rho_criterion=criterion, if_not_identified="estimate",
+                             random_state=0).fit(X, r, o)
+    kw = dict(rho_criterion="penalised", random_state=0, tol=1e-10)
+    if criterion == "evidence":  # the fits at fixed rho under the evidence's precisions
+        groups = est.prior_precisions_
+        assert groups["factors_o"] != 100.0  # (they moved from reg_factors)
+
+    def fit_at(rho, **extra):
+        refit = HeckmanMFRegressor(1, fixed_rho=rho, **kw, **extra)
+        if criterion == "evidence":
+            refit._prior_precisions = dict(groups)
+        return refit.fit(X, r, o)
+
+    held = fit_at(est.rho_)
+    a = np.arctanh(est.rho_)
+    low, high = (np.log(fit_at(np.tanh(a + d), compute_se=False).sigma_)
+                 for d in (-0.1, 0.1))
+    var_a = (est.rho_se_ / (1 - est.rho_**2)) ** 2
+    var_log_sigma = (held.sigma_se_ / held.sigma_) ** 2 + ((high - low) / 0.2) ** 2 * var_a
+    assert est.sigma_se_ == pytest.approx(est.sigma_ * np.sqrt(var_log_sigma), rel=1e-3)
+    assert est.sigma_se_ > 2 * held.sigma_se_

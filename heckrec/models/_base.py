@@ -271,6 +271,7 @@ class SelectionMFBase(BaseEstimator):
         self._validate_params()  # sklearn: every hyper-parameter against _parameter_constraints
         criterion = self._resolved_rho_criterion()
         self._auto_penalised = None
+        self._se_carries_rho = False  # set by _carry_rho_uncertainty
         if criterion == "penalised" and self._evidence_may_follow():
             criterion = self._fit_penalised_then_evidence(X, y, o, X_unbiased, y_unbiased)
         else:
@@ -635,6 +636,7 @@ class SelectionMFBase(BaseEstimator):
         n_fits = 0
         searched_on, n_search_pairs = self._search_data(X, y, o, X_unbiased, y_unbiased,
                                                         inner.random_state)
+        scalars_at = {}  # a: the fit's theta at a, scalars only (for _carry_rho_uncertainty)
 
         def fit_at(a):
             nonlocal n_fits
@@ -643,6 +645,8 @@ class SelectionMFBase(BaseEstimator):
                 warnings.simplefilter("ignore")  # the final fit reports its own
                 SelectionMFBase.fit(inner, *searched_on)
             n_fits += 1
+            scalars_at[a] = {name: float(inner.theta_[inner._layout.index(name)])
+                             for name in inner._layout.scalars}
             return inner.log_marginal_
 
         if evidence:  # start from the hyper-parameters, one precision per prior group
@@ -740,11 +744,17 @@ class SelectionMFBase(BaseEstimator):
         elif self.compute_se:
             if curvature < 0:
                 self.rho_se_ = float((1.0 - self.rho_**2) / np.sqrt(-curvature))
+                self._carry_rho_uncertainty(scalars_at, a_hat, -1.0 / curvature)
             else:
                 warnings.warn("the Laplace marginal likelihood is not concave at its maximum "
                               f"(curvature {curvature:.3g} in atanh(rho)), so rho_se_ is NaN",
                               DegenerateEstimateWarning, stacklevel=user_stacklevel())
         return self
+
+    def _carry_rho_uncertainty(self, scalars_at, a_hat, var_a):
+        """Where the marginal likelihood chose rho, the final fit's SEs hold rho at rho_;
+        a subclass adds what rho's uncertainty (``var_a``, in atanh(rho)) carries into
+        its other scalars' (``scalars_at``: each search fit's, by a). Nothing here."""
 
     def _search_data(self, X, y, o, X_unbiased, y_unbiased, seed):
         """What the marginal likelihood's search fits: the arguments of ``fit`` and how
@@ -1528,6 +1538,15 @@ class SelectionMFBase(BaseEstimator):
             if getattr(self, "_auto_penalised", None) is not None:
                 smry.add_text(f"rho_criterion='auto' chose the evidence: "
                               f"{self._auto_penalised}, on a design that identifies rho.")
+            if self.laplace_hessian_ == "block-diagonal" and self.n_factors > 0:
+                # (measured, not fixed: docs/inference.md, "Where the evidence's pull
+                # towards 0 comes from")
+                smry.add_text("The marginal likelihood took the rows' Hessian by its "
+                              "diagonal blocks (laplace_hessian_), without the user-item "
+                              "cross terms, which with factors pull rho towards 0 by more "
+                              "than its SE on large logs (0.016, 3.7 SEs, on a simulated "
+                              "log of Yahoo! R3's shape; docs/inference.md): there the "
+                              "interval is too narrow.")
             names.remove("rho")
         elif self._rho_held_for_design():
             smry.add_text(f"rho not identified by this design (structural SE "
@@ -1539,13 +1558,19 @@ class SelectionMFBase(BaseEstimator):
             smry.add_text("Standard errors: inverse penalised Hessian with the embeddings "
                           "profiled out (Schur complement), delta method for "
                           + " and ".join(names) + ".")
+        carried = getattr(self, "_se_carries_rho", False)
+        if "sigma" in names and carried:
+            smry.add_text("sigma's standard error adds rho's uncertainty along the "
+                          "marginal likelihood's profile (the slope of log sigma in "
+                          "atanh(rho) between the search's fits at atanh(rho_) +- 0.1).")
         if "sigma" in names and self.rho_criterion_ == "evidence":
             # (measured, not fixed: docs/inference.md, "sigma_ under the evidence")
             smry.add_text("sigma is the penalised fit's at the chosen rho and precisions "
                           "(their joint mode), not chosen by the marginal likelihood: it "
                           "understates the noise (by 12-15% on simulated logs, "
-                          "docs/inference.md) and its interval leaves out rho's "
-                          "uncertainty.")
+                          "docs/inference.md)"
+                          + (", so its interval does not cover." if carried else
+                             " and its interval leaves out rho's uncertainty."))
         return smry
 
     def __sklearn_tags__(self):

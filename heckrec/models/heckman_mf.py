@@ -6,7 +6,7 @@ from sklearn.base import RegressorMixin
 from sklearn.utils._param_validation import StrOptions
 
 from .._array.heckman_continuous import log_ndtr_mills, pair_terms
-from ._base import RHO_BOUNDARY, SelectionMFBase
+from ._base import LAPLACE_STEP, RHO_BOUNDARY, SelectionMFBase
 from ._block_newton import BlockNewton, block_newton
 from ._input import FeatureStandardiser, reject_constant_outcome, validate_y_o
 from ._likelihood import ContinuousHeckmanLikelihood
@@ -250,11 +250,14 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         objective is penalised, this is the Laplace (posterior) standard error
         given the priors; it ignores the small shrinkage bias of the
         embeddings. NaN when the fit is degenerate. Where the evidence chose rho
-        (``rho_criterion_ == "evidence"``, as ``summary()`` then says), sigma_ and
-        sigma_se_ are still the penalised fit's at rho_, the joint mode of the rows and
-        sigma, which understates the noise (sigma_ 13-15% low on simulated 150 x 100
-        rank-2 grids, 12% on a Yahoo-shaped log: docs/inference.md), and sigma_se_ leaves
-        out rho's uncertainty, so the interval for sigma does not cover there.
+        (``rho_criterion_ == "evidence"``, as ``summary()`` then says), sigma_ is
+        still the penalised fit's at rho_, the joint mode of the rows and sigma,
+        which understates the noise (sigma_ 13-15% low on simulated 150 x 100
+        rank-2 grids, 12% on a Yahoo-shaped log: docs/inference.md), so the interval
+        for sigma does not cover there. Where the marginal likelihood chose rho,
+        sigma_se_ adds rho's uncertainty to the final fit's (which holds rho at rho_)
+        along the profile: the slope of log sigma between the search's fits at
+        atanh(rho_) +- 0.1.
     rho_penalty_shift_ : float
         How many of its SEs a tenfold change of every penalty would move atanh(rho_)
         (first order); above 2 the fit warns ``NotIdentifiedWarning``, naming
@@ -436,6 +439,23 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
             if "a" in var:
                 self.rho_se_ = float((1.0 - self.rho_**2) * np.sqrt(var["a"]))
                 self._check_identification(objective, float(np.sqrt(var["a"])))
+
+    def _carry_rho_uncertainty(self, scalars_at, a_hat, var_a):
+        """sigma_se_ where the marginal likelihood chose rho: the final fit's holds rho at
+        rho_, so add what rho's uncertainty carries along the profile,
+        var(log sigma) = var(log sigma | a) + (d log sigma / da)^2 var(a): the identity
+        the joint inverse Hessian obeys (tests/test_laplace.py checks it on a penalised
+        fit), with the slope by central difference of the search's fits at
+        a +- LAPLACE_STEP (every search ends on one; the curvature behind rho_se_ fits
+        them where it did not). Left as it is where they are missing."""
+        self._se_carries_rho = False
+        low, high = (scalars_at.get(a_hat + d) for d in (-LAPLACE_STEP, LAPLACE_STEP))
+        if low is None or high is None or not np.isfinite(self.sigma_se_):
+            return
+        slope = (high["s"] - low["s"]) / (2.0 * LAPLACE_STEP)
+        self.sigma_se_ = float(np.sqrt(self.sigma_se_**2
+                                       + (self.sigma_ * slope) ** 2 * var_a))
+        self._se_carries_rho = True
 
     def _scalar_estimates(self):
         return [("rho", self.rho_, self.rho_se_), ("sigma", self.sigma_, self.sigma_se_)]
