@@ -315,7 +315,7 @@ class SelectionMFBase(BaseEstimator):
         Where the evidence would search on a subset of the users (``rho_search_pairs``),
         the penalised fit that decides is of such a subset too, and the whole log is
         fitted once, by the criterion chosen: on the 1e9-pair universe a penalised fit
-        of the whole log takes 17 minutes, the deciding fit of the subset 37 s and the
+        of the whole log takes 17 minutes, the deciding fit of the subset about 40 s and the
         evidence's search and final fit 16 minutes (docs/benchmarks.md). The subset's
         SEs are wider than the whole log's, so its shift in SEs and its design rule
         (``rho_structural_se_``) understate the whole's: where the subset alone would
