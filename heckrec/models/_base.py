@@ -327,17 +327,18 @@ class SelectionMFBase(BaseEstimator):
         whole = (X, y, o, X_unbiased, y_unbiased)
         seed = self.random_state if isinstance(self.random_state, Integral) else None
         decides, n_decides = self._search_data(*whole, seed=seed)
+        on_subset = n_decides < _num_samples(X)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             self._fit_by("penalised", *decides)
         reason = self._penalties_move_rho()
         if reason is None:
-            if n_decides < _num_samples(X):
+            if on_subset:
                 self._fit_by("penalised", *whole)  # (its warnings are the user's)
             else:
                 _reissue(caught)
             return "penalised"
-        if n_decides < _num_samples(X):
+        if on_subset:
             reason += f" (a fit of {n_decides} of the log's pairs, by rho_search_pairs)"
         # (from the start, not from the penalised solution: on a 600 x 300 rank-2 grid
         # that warm start took 28 s against 19 s, measured)

@@ -447,8 +447,8 @@ class HeckmanMFRegressor(RegressorMixin, SelectionMFBase):
         the joint inverse Hessian obeys (tests/test_laplace.py checks it on a penalised
         fit), with the slope by central difference of the search's fits at
         a +- LAPLACE_STEP (every search ends on one; the curvature behind rho_se_ fits
-        them where it did not). Left as it is where they are missing."""
-        self._se_carries_rho = False
+        them where it did not). Left as it is where they are missing (``fit`` starts
+        every fit with ``_se_carries_rho`` False)."""
         low, high = (scalars_at.get(a_hat + d) for d in (-LAPLACE_STEP, LAPLACE_STEP))
         if low is None or high is None or not np.isfinite(self.sigma_se_):
             return
